@@ -1,0 +1,25 @@
+# IST Deep Learning 2023/24 Homework 2, reproduced end to end.
+#   snakemake --cores 4                                  # offline default (synthetic data)
+#   snakemake --cores 4 --configfile config/paper.yaml   # exact homework settings, real data
+#   snakemake --report report.html                       # Snakemake's interactive report
+# The rules are thin: each one calls a script in workflow/scripts, which calls the hw2repro package.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/q2.smk"
+
+
+rule all:
+    input:
+        q2_final_outputs(),
+    default_target: True

@@ -1,0 +1,71 @@
+"""Shared fixtures: small real-format data made on the fly, and a copy of the workflow to run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+WORKFLOW_FILES = ["Snakefile", "workflow", "config", "report", "envs"]
+
+
+def make_octmnist_arrays(n_train=64, n_val=32, test_counts=(200, 60, 50, 250), seed=0) -> dict:
+    """A small file in the real octmnist.npz format (random pixels, chosen class counts)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for split, labels in (
+        ("train", rng.integers(0, 4, n_train)),
+        ("val", rng.integers(0, 4, n_val)),
+        ("test", rng.permutation(np.repeat(np.arange(4), test_counts))),
+    ):
+        out[f"{split}_images"] = rng.integers(0, 256, (len(labels), 28, 28), dtype=np.uint8)
+        out[f"{split}_labels"] = labels.astype(np.uint8)[:, None]
+    return out
+
+
+@pytest.fixture
+def octmnist_arrays():
+    return make_octmnist_arrays()
+
+
+def copy_workflow(dest: Path) -> Path:
+    """Copy the parts of the repository a run needs (not results/, not .venv) into ``dest``."""
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def write_config(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def tiny_config() -> dict:
+    """The smallest config that still exercises every rule: 2 lrs x 2 poolings x 1 seed, 2 epochs."""
+    return {
+        "data": {"octmnist": {"source": "synthetic",
+                              "synthetic": {"seed": 1, "n_train": 240, "n_val": 80, "n_test": 200}}},
+        "q2": {"lrs": [0.1, 0.01], "poolings": ["max", "none"], "seeds": [42], "epochs": 2, "threads": 1},
+    }
+
+
+def load_default_config() -> dict:
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())

@@ -1,0 +1,44 @@
+"""A real HTTP server on 127.0.0.1 for download tests, with HTTP Range support (for resume)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@contextlib.contextmanager
+def serve_bytes(files: dict[str, bytes], honour_range: bool = True):
+    """Serve ``files`` (path -> content); yields (base_url, list of received Range headers)."""
+    ranges: list[str | None] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            body = files.get(self.path.split("?")[0])
+            if body is None:
+                self.send_error(404)
+                return
+            header = self.headers.get("Range")
+            ranges.append(header)
+            start = 0
+            if honour_range and header and header.startswith("bytes="):
+                start = int(header[6:].split("-")[0])
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            else:
+                self.send_response(200)
+            self.send_header("Content-Length", str(len(body) - start))
+            self.end_headers()
+            self.wfile.write(body[start:])
+
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", ranges
+    finally:
+        server.shutdown()
+        server.server_close()

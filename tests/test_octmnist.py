@@ -1,0 +1,77 @@
+"""OCTMNIST loading: the homework's preprocessing quirks and clear errors on bad files."""
+
+import numpy as np
+import pytest
+
+from hw2repro import octmnist
+from hw2repro.octmnist import DataError, TEST_SUBSET_COUNTS
+
+from conftest import make_octmnist_arrays
+
+
+def test_division_by_256_and_flattening(octmnist_arrays):
+    octmnist_arrays["train_images"][0, 0, 0] = 255
+    octmnist_arrays["train_images"][0, 27, 27] = 128
+    data = octmnist.load_oct_data(octmnist_arrays)
+    X, y = data["train"]
+    assert X.shape == (64, 784) and X.dtype == np.float32
+    assert X[0, 0] == pytest.approx(255 / 256)  # not 1.0: the skeleton divides by 256
+    assert X[0, 783] == 0.5
+    assert y.shape == (64,) and y.dtype == np.int64
+
+
+def test_test_subset_takes_first_images_of_each_class(octmnist_arrays):
+    data = octmnist.load_oct_data(octmnist_arrays)
+    X, y = data["test"]
+    assert len(y) == sum(TEST_SUBSET_COUNTS) == 529
+    assert [int((y == c).sum()) for c in range(4)] == list(TEST_SUBSET_COUNTS)
+    labels = octmnist_arrays["test_labels"].ravel()
+    images = octmnist_arrays["test_images"].reshape(len(labels), -1) / 256
+    for c, n in enumerate(TEST_SUBSET_COUNTS):  # the *first* n of class c, in file order
+        expected = images[np.flatnonzero(labels == c)[:n]]
+        np.testing.assert_array_equal(X[y == c], expected.astype(np.float32))
+
+
+def test_eq_test_dist_keeps_whole_test_set(octmnist_arrays):
+    _, y = octmnist.load_oct_data(octmnist_arrays, eq_test_dist=True)["test"]
+    assert len(y) == 560
+    _, y_dev = octmnist.load_oct_data(octmnist_arrays)["dev"]
+    assert len(y_dev) == 32  # validation is used whole
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda a: a.pop("val_labels"), "missing keys ['val_labels']"),
+    (lambda a: a.__setitem__("train_images", a["train_images"].astype(np.float32)), "train_images must be uint8"),
+    (lambda a: a.__setitem__("test_images", a["test_images"][:, :14]), "test_images must be uint8 of shape (N, 28, 28)"),
+    (lambda a: a.__setitem__("train_labels", a["train_labels"].ravel()), "train_labels must be integers of shape (N, 1)"),
+    (lambda a: a.__setitem__("val_labels", a["val_labels"] + 3), "val_labels must lie in 0..3"),
+    (lambda a: a.__setitem__("train_labels", a["train_labels"][:10]), "train has 64 images but 10 labels"),
+])
+def test_bad_npz_is_rejected_with_file_and_reason(tmp_path, mutate, message):
+    arrays = make_octmnist_arrays()
+    mutate(arrays)
+    path = tmp_path / "octmnist.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(DataError) as err:
+        octmnist.load_npz(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        octmnist.load_npz(tmp_path / "nope.npz")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(DataError, match="not a readable .npz"):
+        octmnist.load_npz(bad)
+
+
+def test_prepare_from_file_round_trips(tmp_path, octmnist_arrays):
+    src = tmp_path / "mine.npz"
+    np.savez(src, **octmnist_arrays)
+    out, meta = tmp_path / "out.npz", tmp_path / "out.json"
+    octmnist.prepare({"source": "file", "path": str(src)}, out, meta, tmp_path / "dl", log=lambda m: None)
+    loaded = octmnist.load_npz(out)
+    for k in octmnist.KEYS:
+        np.testing.assert_array_equal(loaded[k], octmnist_arrays[k])
+    assert '"synthetic": false' in meta.read_text()

@@ -1,0 +1,111 @@
+"""Every metric the homework reports, in one module.
+
+Q2: classification accuracy. Q3: text similarities (added with the ASR part).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def accuracy(log_probs: torch.Tensor, labels: torch.Tensor) -> float:
+    """Fraction of rows whose arg-max equals the label (the homework's ``evaluate``)."""
+    predicted = log_probs.argmax(dim=-1)
+    return (predicted == labels).sum().item() / labels.shape[0]
+
+
+# --- Q3: similarities between token-id sequences (character level) ---------------------------
+#
+# As the homework's Trainer: the target is cut after its first `>` (inclusive); the prediction
+# is cut after its first `>`, and when it has none its *last* position is overwritten with `>`.
+# Each similarity is computed per sample, then averaged over samples.
+
+from collections import Counter  # noqa: E402
+from typing import Sequence  # noqa: E402
+
+from rapidfuzz.distance import OSA  # noqa: E402
+
+STOP_TOKEN = 1  # `>` in the homework's TokenVectorizer
+SIMILARITIES = ("jaccard", "cosine", "damerau_levenshtein")
+
+
+def cut_target(target: Sequence[int], stop: int = STOP_TOKEN) -> list[int]:
+    """Target ids up to and including the first stop token (whole sequence if it has none)."""
+    target = list(target)
+    return target[: target.index(stop) + 1] if stop in target else target
+
+
+def cut_prediction(prediction: Sequence[int], stop: int = STOP_TOKEN) -> list[int]:
+    """Prediction up to its first stop token; with none, its last position becomes the stop."""
+    prediction = list(prediction)
+    if not prediction:
+        return prediction
+    last = prediction.index(stop) if stop in prediction else len(prediction) - 1
+    prediction[last] = stop
+    return prediction[: last + 1]
+
+
+def _multiset_sizes(a: Sequence[int], b: Sequence[int]) -> tuple[int, int]:
+    """(|A ∩ B|, |A ∪ B|) of two multisets: sums of the min / max counts per token."""
+    ca, cb = Counter(a), Counter(b)
+    return sum((ca & cb).values()), sum((ca | cb).values())
+
+
+def jaccard_similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """Multiset Jaccard |A ∩ B| / |A ∪ B| with counts (``textdistance.jaccard``)."""
+    a, b = list(a), list(b)
+    if a == b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    inter, union = _multiset_sizes(a, b)
+    return inter / union
+
+
+def cosine_similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """Multiset cosine |A ∩ B| / sqrt(|A|·|B|) (``textdistance.cosine``)."""
+    a, b = list(a), list(b)
+    if a == b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    inter, _ = _multiset_sizes(a, b)
+    return inter / (len(a) * len(b)) ** 0.5
+
+
+def damerau_levenshtein_similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """1 − OSA distance / max length (restricted Damerau–Levenshtein, normalised)."""
+    a, b = list(a), list(b)
+    if not a and not b:
+        return 1.0
+    return 1.0 - OSA.distance(a, b) / max(len(a), len(b))
+
+
+SIMILARITY_FUNCTIONS = {
+    "jaccard": jaccard_similarity,
+    "cosine": cosine_similarity,
+    "damerau_levenshtein": damerau_levenshtein_similarity,
+}
+
+
+def sequence_similarities(target: Sequence[int], prediction: Sequence[int]) -> dict[str, float]:
+    """The three similarities of one sample, after the homework's cut/overwrite rules."""
+    t, p = cut_target(target), cut_prediction(prediction)
+    return {name: fn(t, p) for name, fn in SIMILARITY_FUNCTIONS.items()}
+
+
+def batch_similarity_sums(targets, predictions) -> dict[str, float]:
+    """Per-sample similarities summed over a batch (rows of token ids; tensors or arrays)."""
+    targets = targets.tolist() if hasattr(targets, "tolist") else targets
+    predictions = predictions.tolist() if hasattr(predictions, "tolist") else predictions
+    sums = {name: 0.0 for name in SIMILARITIES}
+    for t, p in zip(targets, predictions, strict=True):
+        for name, value in sequence_similarities(t, p).items():
+            sums[name] += value
+    return sums
+
+
+def mean_similarities(targets, predictions) -> dict[str, float]:
+    """Per-sample similarities averaged over samples."""
+    n = len(targets)
+    return {k: v / n for k, v in batch_similarity_sums(targets, predictions).items()}

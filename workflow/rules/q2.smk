@@ -1,0 +1,196 @@
+# Q2: CNN on OCTMNIST. data -> one training job per pooling x lr x seed -> tables -> figures.
+
+OCT = config["data"]["octmnist"]
+Q2 = config["q2"]
+Q2_DIR = f"{RESULTS}/q2"
+
+
+wildcard_constraints:
+    pooling="max|none",
+    lr=r"[0-9][0-9.e+-]*",
+    seed=r"\d+",
+    no_maxpool="True|False",
+
+
+def fmt_num(x):
+    """How the homework prints numbers in file names: 0.01, 0.7, 0 (not 0.0)."""
+    return format(float(x), "g")
+
+
+def q2_run(pooling, lr, seed):
+    return f"{Q2_DIR}/runs/{pooling}_lr{lr}_seed{seed}"
+
+
+Q2_CONFIGS = [(p, fmt_num(lr)) for p in Q2["poolings"] for lr in Q2["lrs"]]
+Q2_RUNS = [q2_run(p, lr, s) for p, lr in Q2_CONFIGS for s in Q2["seeds"]]
+# The homework's figure names: CNN-{training-loss,validation-accuracy}-{lr}-{dropout}-{l2}-{opt}-{no_maxpool}
+Q2_FIG_SUFFIX = f"{fmt_num(Q2['dropout'])}-{fmt_num(Q2['l2_decay'])}-{Q2['optimizer']}"
+
+
+def q2_figure(kind, pooling, lr, ext):
+    no_maxpool = pooling == "none"
+    return f"{Q2_DIR}/figures/CNN-{kind}-{lr}-{Q2_FIG_SUFFIX}-{no_maxpool}.{ext}"
+
+
+def q2_final_outputs():
+    figures = [
+        q2_figure(kind, p, lr, ext)
+        for p, lr in Q2_CONFIGS
+        for kind in ("training-loss", "validation-accuracy")
+        for ext in ("pdf", "png")
+    ]
+    tables = [f"{Q2_DIR}/{name}.csv" for name in ("summary", "summary_by_config", "epochs", "best_lr")]
+    overview = [f"{Q2_DIR}/figures/test_accuracy_overview.{ext}" for ext in ("pdf", "png")]
+    return tables + figures + overview
+
+
+rule octmnist_data:
+    input:
+        user_file=lambda w: [OCT["path"]] if OCT["source"] == "file" else [],
+        code=pkg("io", "octmnist", "synthetic_oct", "download"),
+    output:
+        npz=f"{RESULTS}/data/octmnist.npz",
+        meta=f"{RESULTS}/data/octmnist.json",
+    params:
+        octmnist=OCT,
+        download_dir=f"{RESULTS}/downloads",
+    log:
+        f"{RESULTS}/logs/data/octmnist.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/octmnist.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/octmnist_data.py"
+
+
+rule q2_train:
+    input:
+        data=rules.octmnist_data.output.npz,
+        code=pkg("io", "runtime", "checkpoint", "octmnist", "cnn", "cnn_training", "metrics"),
+    output:
+        metrics=f"{Q2_DIR}/runs/{{pooling}}_lr{{lr}}_seed{{seed}}/metrics.csv",
+        result=f"{Q2_DIR}/runs/{{pooling}}_lr{{lr}}_seed{{seed}}/result.json",
+        model=f"{Q2_DIR}/runs/{{pooling}}_lr{{lr}}_seed{{seed}}/model.pt",
+    params:
+        # Everything that changes the result is a param, so Snakemake re-runs the job when it changes.
+        settings=lambda w: {
+            "pooling": w.pooling,
+            "lr": float(w.lr),
+            "seed": int(w.seed),
+            **{k: Q2[k] for k in ("epochs", "batch_size", "dropout", "l2_decay", "optimizer")},
+        },
+        eq_test_dist=Q2["eq_test_dist"],
+        allow_cuda=Q2["allow_cuda"],
+        resume=lambda w: f"{q2_run(w.pooling, w.lr, w.seed)}/resume.pt",
+    log:
+        f"{RESULTS}/logs/q2/train_{{pooling}}_lr{{lr}}_seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q2/train_{{pooling}}_lr{{lr}}_seed{{seed}}.tsv"
+    threads: Q2["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=120,
+        gpu=Q2["gpu"],
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/q2_train.py"
+
+
+rule q2_aggregate:
+    input:
+        results=[f"{run}/result.json" for run in Q2_RUNS],
+        metrics=[f"{run}/metrics.csv" for run in Q2_RUNS],
+        data_meta=rules.octmnist_data.output.meta,
+        code=pkg("io", "q2_summary"),
+    output:
+        summary=f"{Q2_DIR}/summary.csv",
+        by_config=f"{Q2_DIR}/summary_by_config.csv",
+        epochs=f"{Q2_DIR}/epochs.csv",
+        best_lr=f"{Q2_DIR}/best_lr.csv",
+    log:
+        f"{RESULTS}/logs/q2/aggregate.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q2/aggregate.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/q2_aggregate.py"
+
+
+rule q2_config_figures:
+    input:
+        epochs=rules.q2_aggregate.output.epochs,
+        code=pkg("plotting", "io"),
+    output:
+        loss_pdf=f"{Q2_DIR}/figures/CNN-training-loss-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.pdf",
+        loss_png=report(
+            f"{Q2_DIR}/figures/CNN-training-loss-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.png",
+            caption="../../report/q2_training_loss.rst",
+            category="Q2 CNN on OCTMNIST",
+            subcategory="training loss",
+            labels={"figure": "training loss", "lr": "{lr}", "no_maxpool": "{no_maxpool}"},
+        ),
+        acc_pdf=f"{Q2_DIR}/figures/CNN-validation-accuracy-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.pdf",
+        acc_png=report(
+            f"{Q2_DIR}/figures/CNN-validation-accuracy-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.png",
+            caption="../../report/q2_validation_accuracy.rst",
+            category="Q2 CNN on OCTMNIST",
+            subcategory="validation accuracy",
+            labels={"figure": "validation accuracy", "lr": "{lr}", "no_maxpool": "{no_maxpool}"},
+        ),
+    params:
+        pooling=lambda w: "none" if w.no_maxpool == "True" else "max",
+        lr=lambda w: float(w.lr),
+        synthetic=OCT["source"] == "synthetic",
+    log:
+        f"{RESULTS}/logs/q2/figures_{{lr}}_{{no_maxpool}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q2/figures_{{lr}}_{{no_maxpool}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/q2_config_figures.py"
+
+
+rule q2_overview_figure:
+    input:
+        summary=rules.q2_aggregate.output.summary,
+        references="config/references.yaml",
+        code=pkg("plotting", "io", "references"),
+    output:
+        pdf=f"{Q2_DIR}/figures/test_accuracy_overview.pdf",
+        png=report(
+            f"{Q2_DIR}/figures/test_accuracy_overview.png",
+            caption="../../report/q2_overview.rst",
+            category="Q2 CNN on OCTMNIST",
+            subcategory="overview",
+            labels={"figure": "test accuracy overview"},
+        ),
+    params:
+        synthetic=OCT["source"] == "synthetic",
+    log:
+        f"{RESULTS}/logs/q2/overview_figure.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q2/overview_figure.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/q2_overview_figure.py"

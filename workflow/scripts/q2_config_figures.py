@@ -1,0 +1,28 @@
+"""Rule q2_config_figures: the homework's two figures for one lr x pooling configuration."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
+
+import pandas as pd  # noqa: E402
+
+from hw2repro import joblog, plotting  # noqa: E402
+
+
+def main(smk, log):
+    epochs = pd.read_csv(smk.input.epochs)
+    run = epochs[(epochs["pooling"] == smk.params.pooling) & (epochs["lr"] == smk.params.lr)]
+    if run.empty:
+        raise ValueError(f"no epochs for pooling={smk.params.pooling} lr={smk.params.lr} in {smk.input.epochs}")
+    for column, ylabel, pdf, png in (("train_loss", "Training loss (running mean)", smk.output.loss_pdf, smk.output.loss_png),
+                                     ("val_acc", "Validation accuracy", smk.output.acc_pdf, smk.output.acc_png)):
+        fig, ax = plotting.new_figure()
+        plotting.epoch_curves(ax, run, column, ylabel)
+        ax.set_title(f"lr={smk.params.lr:g}, {plotting.POOLING_LABELS[smk.params.pooling]}")
+        plotting.mark_synthetic(fig, smk.params.synthetic)
+        plotting.save(fig, pdf, png)
+    log(f"wrote figures for pooling={smk.params.pooling} lr={smk.params.lr}")
+
+
+joblog.run(main, snakemake)
