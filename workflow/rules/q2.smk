@@ -1,48 +1,5 @@
 # Q2: CNN on OCTMNIST. data -> one training job per pooling x lr x seed -> tables -> figures.
-
-OCT = config["data"]["octmnist"]
-Q2 = config["q2"]
-Q2_DIR = f"{RESULTS}/q2"
-
-
-wildcard_constraints:
-    pooling="max|none",
-    lr=r"[0-9][0-9.e+-]*",
-    seed=r"\d+",
-    no_maxpool="True|False",
-
-
-def fmt_num(x):
-    """How the homework prints numbers in file names: 0.01, 0.7, 0 (not 0.0)."""
-    return format(float(x), "g")
-
-
-def q2_run(pooling, lr, seed):
-    return f"{Q2_DIR}/runs/{pooling}_lr{lr}_seed{seed}"
-
-
-Q2_CONFIGS = [(p, fmt_num(lr)) for p in Q2["poolings"] for lr in Q2["lrs"]]
-Q2_RUNS = [q2_run(p, lr, s) for p, lr in Q2_CONFIGS for s in Q2["seeds"]]
-# The homework's figure names: CNN-{training-loss,validation-accuracy}-{lr}-{dropout}-{l2}-{opt}-{no_maxpool}
-Q2_FIG_SUFFIX = f"{fmt_num(Q2['dropout'])}-{fmt_num(Q2['l2_decay'])}-{Q2['optimizer']}"
-
-
-def q2_figure(kind, pooling, lr, ext):
-    no_maxpool = pooling == "none"
-    return f"{Q2_DIR}/figures/CNN-{kind}-{lr}-{Q2_FIG_SUFFIX}-{no_maxpool}.{ext}"
-
-
-def q2_final_outputs():
-    figures = [
-        q2_figure(kind, p, lr, ext)
-        for p, lr in Q2_CONFIGS
-        for kind in ("training-loss", "validation-accuracy")
-        for ext in ("pdf", "png")
-    ]
-    tables = [f"{Q2_DIR}/{name}.csv" for name in ("summary", "summary_by_config", "epochs", "best_lr")]
-    overview = [f"{Q2_DIR}/figures/test_accuracy_overview.{ext}" for ext in ("pdf", "png")]
-    return tables + figures + overview
-
+# Paths and target lists come from common.smk.
 
 rule octmnist_data:
     input:

@@ -1,0 +1,75 @@
+"""Config validation: the shipped configs pass; bad keys and values fail, naming the key."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from conftest import REPO, copy_workflow, load_default_config, snakemake, write_config
+
+SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def merged(base: dict, override: dict) -> dict:
+    """Snakemake's --configfile merge: nested dicts are updated key by key."""
+    out = copy.deepcopy(base)
+    for k, v in override.items():
+        out[k] = merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
+def test_shipped_configs_are_valid(name):
+    config = merged(load_default_config(), yaml.safe_load((REPO / "config" / name).read_text()))
+    validate(config, SCHEMA, set_default=True)
+
+
+def test_paper_config_is_the_homework_setting():
+    config = merged(load_default_config(), yaml.safe_load((REPO / "config" / "paper.yaml").read_text()))
+    q2 = config["q2"]
+    assert config["data"]["octmnist"]["source"] == "download"
+    assert (q2["epochs"], q2["batch_size"], q2["dropout"], q2["optimizer"]) == (15, 8, 0.7, "sgd")
+    assert q2["lrs"] == [0.1, 0.01, 0.001] and q2["seeds"] == [42, 43, 44, 45, 46]
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ({"q2": {"lrz": [0.1]}}, "'lrz' was unexpected"),
+    ({"q2": {"lrs": [-0.1]}}, "['q2']['lrs'][0]"),
+    ({"q2": {"lrs": []}}, "['q2']['lrs']"),
+    ({"q2": {"poolings": ["avg"]}}, "['q2']['poolings'][0]"),
+    ({"q2": {"epochs": 0}}, "['q2']['epochs']"),
+    ({"q2": {"seeds": [42, 42]}}, "['q2']['seeds']"),
+    ({"data": {"octmnist": {"source": "ftp"}}}, "['data']['octmnist']['source']"),
+    ({"data": {"octmnist": {"source": "file"}}}, "'path'"),
+    ({"data": {"octmnist": {"synthetic": {"n_trian": 5}}}}, "'n_trian' was unexpected"),
+])
+def test_bad_config_is_rejected_naming_the_key(override, fragment):
+    config = merged(load_default_config(), override)
+    with pytest.raises(WorkflowError) as err:
+        validate(config, SCHEMA, set_default=True)
+    assert fragment in str(err.value)
+
+
+def test_snakemake_refuses_bad_config_before_any_job(tmp_path):
+    copy_workflow(tmp_path)
+    write_config(tmp_path / "bad.yaml", {"q2": {"lrs": [0.1, -1.0]}})
+    proc = snakemake(tmp_path, "--cores", "1", "--configfile", "bad.yaml", check=False)
+    assert proc.returncode != 0
+    assert "['q2']['lrs'][1]" in proc.stderr + proc.stdout
+    assert not (tmp_path / "results").exists()  # nothing ran
+
+
+def test_conda_env_pins_match_requirements():
+    reqs = {line.split("==")[0].split("[")[0]: line.split("==")[1]
+            for line in (REPO / "requirements.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#")}
+    env = yaml.safe_load((REPO / "envs" / "hw2.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    for pin in pip:
+        name, version = pin.split("==")
+        assert reqs.get(name) == version, f"envs/hw2.yaml pins {pin}, requirements.txt {reqs.get(name)}"
+    runtime = {"torch", "numpy", "pandas", "matplotlib", "seaborn", "rapidfuzz", "pyyaml"}
+    assert runtime <= {p.split("==")[0] for p in pip}
