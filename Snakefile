@@ -16,10 +16,12 @@ report: "report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/q1.smk"
 include: "workflow/rules/q2.smk"
 
 
 rule all:
     input:
+        q1_final_outputs(),
         q2_final_outputs(),
     default_target: True

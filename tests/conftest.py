@@ -64,6 +64,12 @@ def tiny_config() -> dict:
         "data": {"octmnist": {"source": "synthetic",
                               "synthetic": {"seed": 1, "n_train": 240, "n_val": 80, "n_test": 200}}},
         "q2": {"lrs": [0.1, 0.01], "poolings": ["max", "none"], "seeds": [42], "epochs": 2, "threads": 1},
+        "q1": {"verify": {"identity_dims": [1, 4], "n_pairs": 16, "max_dim": 4, "max_terms": 3,
+                          "linear_dims": [4], "linear_length": 32},
+               "approx": {"length": 32, "n_scales": 4, "n_seeds": 1},
+               "scaling": {"lengths": [64, 128, 256, 512], "dims": [8], "fit_min_length": 128,
+                           "min_time_s": 0.0, "min_repeats": 1, "max_repeats": 1},
+               "figures": {"max_dim": 6}},
     }
 
 

@@ -67,6 +67,17 @@ def test_every_q2_output_is_there_and_sensible(run_dir):
     assert (run_dir / "results" / "benchmarks" / "q2" / "train_max_lr0.1_seed42.tsv").exists()
 
 
+def test_every_q1_output_is_there_and_checks_pass(run_dir):
+    q1 = run_dir / "results" / "q1"
+    verification = pd.read_csv(q1 / "verification.csv")
+    assert len(verification) > 10 and verification["passed"].all()
+    scaling = pd.read_csv(q1 / "scaling.csv")
+    assert set(scaling["L"]) == {64, 128, 256, 512}
+    assert len(pd.read_csv(q1 / "complexity.csv")) > 0
+    for name in ("scaling", "error_vs_scale", "feature_dim"):
+        assert (q1 / "figures" / f"q1_{name}.png").stat().st_size > 1000
+
+
 def test_nothing_to_do_after_a_full_run(run_dir):
     assert planned_jobs(run_dir) == []
 

@@ -76,10 +76,10 @@ def fetch(url: str, dest: str | os.PathLike, *, size: int | None = None, sha256:
                         log(f"downloaded {done:,} bytes{pct}")
                         last = time.monotonic()
     except (urllib.error.URLError, OSError) as exc:
+        kept = (f" The partial file {part} is kept and the next run resumes it."
+                if part.exists() and part.stat().st_size else "")
         hint = f" {manual_hint}" if manual_hint else ""
-        raise DownloadError(
-            f"could not download {url}: {exc}. The partial file {part} is kept and the next run "
-            f"resumes it.{hint}") from exc
+        raise DownloadError(f"could not download {url}: {exc}.{kept}{hint}") from exc
     try:
         verify(part, size, checksums)
     except DownloadError as exc:

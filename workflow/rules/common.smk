@@ -60,3 +60,23 @@ def q2_final_outputs():
     tables = [f"{Q2_DIR}/{name}.csv" for name in ("summary", "summary_by_config", "epochs", "best_lr")]
     overview = [f"{Q2_DIR}/figures/test_accuracy_overview.{ext}" for ext in ("pdf", "png")]
     return tables + figures + overview
+
+
+# ---- Q1: Taylor-feature linear attention ----
+
+Q1 = config["q1"]
+Q1_DIR = f"{RESULTS}/q1"
+Q1_CATEGORY = "Q1 linear attention"
+
+
+def q1_figure(name, ext):
+    return f"{Q1_DIR}/figures/q1_{name}.{ext}"
+
+
+def q1_final_outputs():
+    tables = [
+        f"{Q1_DIR}/{name}.csv"
+        for name in ("verification", "approximation_error", "scaling", "scaling_slopes", "crossover", "complexity")
+    ]
+    figures = [q1_figure(n, ext) for n in ("scaling", "error_vs_scale", "feature_dim") for ext in ("pdf", "png")]
+    return tables + [f"{Q1_DIR}/scaling_environment.json"] + figures

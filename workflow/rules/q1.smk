@@ -1,0 +1,117 @@
+# Q1: Taylor-feature linear attention. Nothing to train: verify the maths, time it, plot it.
+#   q1_verify  -> kernel identity, M formulas, linear = quadratic order, error vs softmax
+#   q1_scaling -> wall time / peak memory of exact vs linear attention over L, slopes, crossover
+#   q1_figures -> time vs L, error vs scale, M vs D
+
+# Paths and target lists come from common.smk.
+
+rule q1_verify:
+    input:
+        code=pkg("io", "joblog", "runtime", "linear_attention"),
+    output:
+        verification=report(
+            f"{Q1_DIR}/verification.csv",
+            caption="../../report/q1_verification.rst",
+            category=Q1_CATEGORY,
+            subcategory="verification",
+            labels={"table": "verification"},
+        ),
+        approx=f"{Q1_DIR}/approximation_error.csv",
+    params:
+        verify=Q1["verify"],
+        approx=Q1["approx"],
+        seed=Q1["seed"],
+    log:
+        f"{RESULTS}/logs/q1/verify.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q1/verify.tsv"
+    threads: Q1["threads"]
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/q1_verify.py"
+
+
+rule q1_scaling:
+    input:
+        code=pkg("io", "joblog", "runtime", "linear_attention", "q1_benchmark"),
+    output:
+        scaling=f"{Q1_DIR}/scaling.csv",
+        slopes=f"{Q1_DIR}/scaling_slopes.csv",
+        crossover=f"{Q1_DIR}/crossover.csv",
+        complexity=report(
+            f"{Q1_DIR}/complexity.csv",
+            caption="../../report/q1_complexity.rst",
+            category=Q1_CATEGORY,
+            subcategory="complexity",
+            labels={"table": "complexity claims vs measured"},
+        ),
+        environment=f"{Q1_DIR}/scaling_environment.json",
+    params:
+        scaling=Q1["scaling"],
+        seed=Q1["seed"],
+    log:
+        f"{RESULTS}/logs/q1/scaling.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q1/scaling.tsv"
+    threads: Q1["threads"]  # fixed (default 1), not --cores: timings must compare across machines and runs
+    resources:
+        # exact attention holds one L×L buffer at the largest L (1 GiB at 16384, float32); freed
+        # buffers stay in the process (reuse_freed_memory), measured max RSS ~2.9 GB: allow 2 + 1.5 GB
+        mem_mb=1500 + 2 * max(Q1["scaling"]["lengths"]) ** 2 * (8 if Q1["scaling"]["dtype"] == "float64" else 4) // 2**20,
+        runtime=10,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/q1_scaling.py"
+
+
+rule q1_figures:
+    input:
+        scaling=rules.q1_scaling.output.scaling,
+        slopes=rules.q1_scaling.output.slopes,
+        crossover=rules.q1_scaling.output.crossover,
+        approx=rules.q1_verify.output.approx,
+        code=pkg("io", "joblog", "plotting", "linear_attention", "q1_plots"),
+    output:
+        scaling_pdf=q1_figure("scaling", "pdf"),
+        scaling_png=report(
+            q1_figure("scaling", "png"),
+            caption="../../report/q1_scaling.rst",
+            category=Q1_CATEGORY,
+            subcategory="scaling",
+            labels={"figure": "time and memory vs L"},
+        ),
+        error_pdf=q1_figure("error_vs_scale", "pdf"),
+        error_png=report(
+            q1_figure("error_vs_scale", "png"),
+            caption="../../report/q1_error_vs_scale.rst",
+            category=Q1_CATEGORY,
+            subcategory="approximation error",
+            labels={"figure": "error vs scale of qᵀk"},
+        ),
+        dims_pdf=q1_figure("feature_dim", "pdf"),
+        dims_png=report(
+            q1_figure("feature_dim", "png"),
+            caption="../../report/q1_feature_dim.rst",
+            category=Q1_CATEGORY,
+            subcategory="feature dimension",
+            labels={"figure": "M vs D"},
+        ),
+    params:
+        figures=Q1["figures"],
+    log:
+        f"{RESULTS}/logs/q1/figures.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q1/figures.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/q1_figures.py"

@@ -1,0 +1,27 @@
+"""Rule q1_verify: the Taylor feature maps checked exactly, and their error against softmax."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
+
+from hw2repro import io, joblog, runtime  # noqa: E402
+from hw2repro import linear_attention as la  # noqa: E402
+
+
+def main(smk, log):
+    threads = runtime.configure_threads(smk.threads)
+    table, sweep = la.verification_tables(smk.params.verify, smk.params.approx, smk.params.seed)
+    io.write_csv(smk.output.approx, sweep)
+    io.write_csv(smk.output.verification, table)
+    checks, failed = table[table["kind"] == "check"], la.failed_checks(table)
+    log(f"{len(checks) - len(failed)}/{len(checks)} checks passed ({threads} thread(s))")
+    for name, g in checks.groupby("check"):
+        log(f"  {name:28s} max error {g['error'].astype(float).max():.3g} "
+            f"(tolerance {g['tolerance'].astype(float).max():.3g})")
+    log("observations:\n" + table[table["kind"] == "observation"][["check", "K", "value"]].to_string(index=False))
+    if len(failed) and smk.params.verify["fail_on_mismatch"]:
+        raise RuntimeError(f"{len(failed)} Q1 checks failed:\n{failed.to_string(index=False)}")
+
+
+joblog.run(main, snakemake)
