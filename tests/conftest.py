@@ -37,6 +37,7 @@ def octmnist_arrays():
 
 def copy_workflow(dest: Path) -> Path:
     """Copy the parts of the repository a run needs (not results/, not .venv) into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
     for name in WORKFLOW_FILES:
         src = REPO / name
         if src.is_dir():
@@ -75,3 +76,13 @@ def tiny_config() -> dict:
 
 def load_default_config() -> dict:
     return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One real pipeline run on ``tiny_config()`` in a copied workflow, shared by every test file
+    that only reads its outputs (the default target includes the compiled report)."""
+    work = copy_workflow(tmp_path_factory.mktemp("tiny_run"))
+    write_config(work / "tiny.yaml", tiny_config())
+    snakemake(work, "--cores", "2", "--configfile", "tiny.yaml")
+    return work

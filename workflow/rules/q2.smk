@@ -50,8 +50,10 @@ rule q2_train:
         f"{RESULTS}/benchmarks/q2/train_{{pooling}}_lr{{lr}}_seed{{seed}}.tsv"
     threads: Q2["threads"]
     resources:
-        mem_mb=3000,
-        runtime=120,
+        # With --retries N, a job that died (e.g. killed for memory or time on a cluster) gets
+        # more of both on its next attempt, and resumes from its last epoch checkpoint.
+        mem_mb=lambda wildcards, attempt: 3000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
         gpu=Q2["gpu"],
     conda:
         "../../envs/hw2.yaml"
