@@ -18,11 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    work = copy_workflow(tmp_path_factory.mktemp("pipeline"))
-    write_config(work / "tiny.yaml", tiny_config())
-    snakemake(work, "--cores", "2", "--configfile", "tiny.yaml")
-    return work
+def run_dir(tiny_run):
+    return tiny_run  # the session's one tiny run (conftest), shared with test_report.py; changes are restored
 
 
 def planned_jobs(work, *args):

@@ -39,6 +39,7 @@ def q2_run(pooling, lr, seed):
     return f"{Q2_DIR}/runs/{pooling}_lr{lr}_seed{seed}"
 
 
+POOLING_LABEL = {"False": "with max-pooling", "True": "without max-pooling"}  # by no_maxpool
 Q2_CONFIGS = [(p, fmt_num(lr)) for p in Q2["poolings"] for lr in Q2["lrs"]]
 Q2_RUNS = [q2_run(p, lr, s) for p, lr in Q2_CONFIGS for s in Q2["seeds"]]
 # The homework's figure names: CNN-{training-loss,validation-accuracy}-{lr}-{dropout}-{l2}-{opt}-{no_maxpool}

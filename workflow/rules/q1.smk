@@ -70,6 +70,7 @@ rule q1_scaling:
 
 
 rule q1_figures:
+    localrule: True
     input:
         scaling=rules.q1_scaling.output.scaling,
         slopes=rules.q1_scaling.output.slopes,

@@ -62,6 +62,7 @@ rule q2_train:
 
 
 rule q2_aggregate:
+    localrule: True
     input:
         results=[f"{run}/result.json" for run in Q2_RUNS],
         metrics=[f"{run}/metrics.csv" for run in Q2_RUNS],
@@ -87,6 +88,7 @@ rule q2_aggregate:
 
 
 rule q2_config_figures:
+    localrule: True
     input:
         epochs=rules.q2_aggregate.output.epochs,
         code=pkg("plotting", "io"),
@@ -97,7 +99,7 @@ rule q2_config_figures:
             caption="../../report/q2_training_loss.rst",
             category="Q2 CNN on OCTMNIST",
             subcategory="training loss",
-            labels={"figure": "training loss", "lr": "{lr}", "no_maxpool": "{no_maxpool}"},
+            labels=lambda w: {"lr": w.lr, "pooling": POOLING_LABEL[w.no_maxpool]},
         ),
         acc_pdf=f"{Q2_DIR}/figures/CNN-validation-accuracy-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.pdf",
         acc_png=report(
@@ -105,7 +107,7 @@ rule q2_config_figures:
             caption="../../report/q2_validation_accuracy.rst",
             category="Q2 CNN on OCTMNIST",
             subcategory="validation accuracy",
-            labels={"figure": "validation accuracy", "lr": "{lr}", "no_maxpool": "{no_maxpool}"},
+            labels=lambda w: {"lr": w.lr, "pooling": POOLING_LABEL[w.no_maxpool]},
         ),
     params:
         pooling=lambda w: "none" if w.no_maxpool == "True" else "max",
@@ -126,6 +128,7 @@ rule q2_config_figures:
 
 
 rule q2_overview_figure:
+    localrule: True
     input:
         summary=rules.q2_aggregate.output.summary,
         references="config/references.yaml",

@@ -1,0 +1,368 @@
+"""The compiled reproduction report and Snakemake's own report.
+
+Fast unit tests of the statistics and tables (hw2repro.report_tables), then, on one tiny real
+pipeline run shared with other test files (``tiny_run`` in conftest):
+
+* the compiled report's files, tidy tables and honesty rules (synthetic banner, nothing comparable);
+* the compiled HTML opened in a real headless browser (Debian's chromium, installed by a session
+  fixture when missing): every image decodes and every table has rows (the page's own inline
+  self-check, read back with --dump-dom), nothing is fetched from the network, and a screenshot is
+  kept under the run's results/report/ (copied to $HW2_TEST_ARTIFACTS when that is set);
+* ``snakemake --report`` (.html and .zip) after the run: produced, and holds every figure.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import struct
+import subprocess
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, snakemake
+from hw2repro import report_tables as rt
+
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--disable-quic", "--disable-extensions", "--mute-audio",
+    # no name resolves: a page that needed the network would show broken images
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--virtual-time-budget=15000",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics and tables (fast)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("df, expected", [(1, 12.7062), (2, 4.3027), (4, 2.7764), (9, 2.2622), (29, 2.0452),
+                                          (120, 1.9799)])
+def test_t_quantile_matches_tables(df, expected):
+    assert rt.t_quantile(0.975, df) == pytest.approx(expected, abs=1e-4)
+    assert rt.t_quantile(0.025, df) == pytest.approx(-expected, abs=1e-4)
+    assert rt.t_cdf(rt.t_quantile(0.9, df), df) == pytest.approx(0.9, abs=1e-10)
+
+
+def test_describe_and_confidence_interval():
+    stats = rt.describe([0.80, 0.82, 0.81, 0.79, 0.83])
+    assert stats["n"] == 5 and stats["mean"] == pytest.approx(0.81)
+    half = 2.776445 * stats["sd"] / np.sqrt(5)
+    assert stats["ci95_low"] == pytest.approx(0.81 - half) and stats["ci95_high"] == pytest.approx(0.81 + half)
+    one = rt.describe([0.8])
+    assert one["n"] == 1 and np.isnan(one["sd"]) and np.isnan(one["ci95_low"])
+    assert rt.describe([])["n"] == 0
+
+
+def test_position_in_words():
+    stats = rt.describe([0.80, 0.82, 0.81, 0.79, 0.83])  # sd 0.0158
+    assert rt.position(0.81, stats)[1].startswith("inside the 95% CI")
+    sigma, words = rt.position(0.85, stats)
+    assert sigma == pytest.approx(2.53, abs=0.01) and words == "2.5 σ above"
+    assert rt.position(0.775, stats)[1] == "2.2 σ below"
+    assert rt.position(0.8299, stats)[1].endswith("(within our seed range)")
+    assert rt.position(0.85, stats, comparable=False) == (pytest.approx(np.nan, nan_ok=True), rt.NOT_COMPARABLE)
+    assert "one seed" in rt.position(0.85, rt.describe([0.8]))[1]
+    assert rt.position(0.85, rt.describe([]))[1] == "not run here"
+
+
+def _runs(seeds=(1, 2, 3), shift=0.0):
+    rng = np.random.default_rng(0)
+    rows = []
+    for pooling, base in (("max", 0.82), ("none", 0.80 - shift)):
+        for lr in (0.1, 0.01):
+            for seed in seeds:
+                acc = base + (0.01 if lr == 0.01 else 0) + rng.normal(0, 0.002)
+                rows.append({"pooling": pooling, "lr": lr, "seed": seed, "final_train_loss": 0.6 + rng.normal(0, 0.01),
+                             "final_val_acc": acc, "test_acc": acc - 0.01, "n_params": 224_892})
+    return pd.DataFrame(rows)
+
+
+def test_q2_tables_on_made_up_runs():
+    refs = yaml.safe_load((REPO / "config" / "references.yaml").read_text())
+    published = pd.DataFrame(refs["q2"]).astype({"lr": float})
+    runs = _runs()
+    comparison = rt.q2_comparison(runs, published, comparable=True)
+    n_published = sum(pd.notna(published[m]).sum() for m in ("test_acc", "val_acc", "train_loss"))
+    assert len(comparison) == n_published
+    assert set(comparison.loc[comparison["lr"] == 0.001, "position"]) == {"not run here"}
+    assert comparison.loc[comparison["lr"] != 0.001, "sigma"].notna().all()
+    assert not rt.q2_comparison(runs, published, comparable=False)["comparable"].any()
+    pooling = rt.q2_pooling_effect(runs, published, comparable=True)
+    assert (pooling["verdict"].str.startswith("larger than")).all()  # 0.02 apart, sd 0.002
+    assert (pooling["published_n_sources"] > 0).all()
+    same = rt.q2_pooling_effect(_runs(shift=-0.02), published, comparable=True)  # both variants equal
+    assert (same["verdict"].str.startswith("within")).all()
+    params = rt.q2_params(runs, refs["q2_n_params"])
+    assert params["matches"].all()
+    best = pd.DataFrame({"pooling": ["max", "none"], "best_lr": [0.01, 0.01], "final_val_acc_mean": [0.83, 0.81],
+                         "test_acc_mean": [0.82, 0.80]})
+    best_table = rt.q2_best_lr(runs, best, published, comparable=True)
+    assert list(best_table["seeds_picking_it"]) == [3, 3]
+    assert best_table["agrees_with_published"].all()
+
+
+def test_q3_comparison_uses_every_published_number():
+    refs = yaml.safe_load((REPO / "config" / "references.yaml").read_text())
+    summary = pd.DataFrame([{"decoder": d, "seed": s, **{f"test_{k}": 0.5 for k in rt.Q3_SCORES},
+                             **{f"audio_blind_{k}": 0.3 for k in rt.Q3_SCORES}}
+                            for d in ("lstm", "transformer") for s in (1, 2)])
+    epochs = pd.DataFrame([{"decoder": d, "seed": s, "epoch": e, "train_loss": 1.0, "val_loss": 1.1,
+                            "val_jaccard": 0.6, "val_cosine": 0.7, "val_damerau_levenshtein": 0.4,
+                            "train_loss_last_logged": 1.0}
+                           for d in ("lstm", "transformer") for s in (1, 2) for e in (1, 2, 3)])
+    table = rt.q3_comparison(summary, epochs, refs, comparable=False)
+    expected = (4 * len(refs["q3_test"]) + 4 * len(refs["q3_validation_epoch15"])
+                + len(refs["q3_other"]["val_loss_epoch1"]) + len(refs["q3_other"]["train_loss_epoch15"]))
+    assert len(table) == expected
+    assert set(table["position"]) == {rt.NOT_COMPARABLE}
+    assert set(table.loc[table["split"] == "validation, epoch 15", "our_epoch"]) == {3}  # ran 3 epochs
+    stats = rt.q3_stats(summary)
+    assert len(stats) == 2 * 2 * 4 and (stats["n"] == 2).all()
+
+
+def test_benchmark_table_and_totals(tmp_path):
+    root = tmp_path / "results" / "benchmarks"
+    for name, s, rss in (("q2/train_a", 10.0, 500.0), ("q2/train_b", 20.0, "-"), ("q1/verify", 1.5, 100.0)):
+        path = root / f"{name}.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+                        f"{s}\t0:00:10\t{rss}\t1\t1\t1\t0\t0\t90.0\t{s / 2}\n")
+    bench = rt.benchmarks_table(sorted(root.rglob("*.tsv")))
+    assert list(bench["job"]) == ["q1/verify", "q2/train_a", "q2/train_b"]
+    assert np.isnan(bench.loc[2, "max_rss_mb"])
+    totals = rt.benchmarks_totals(bench).set_index("question")
+    assert totals.loc["all", "wall_s"] == pytest.approx(31.5) and totals.loc["all", "jobs"] == 3
+    assert totals.loc["q2", "max_rss_mb"] == 500.0
+
+
+def test_provenance_helpers(tmp_path):
+    assert rt.git_info(tmp_path)["commit"].startswith("not a git checkout")
+    a = rt.config_sha256({"q2": {"lrs": [0.1]}, "data": {}})
+    assert a == rt.config_sha256({"data": {}, "q2": {"lrs": [0.1]}}) and len(a) == 64
+    assert a != rt.config_sha256({"q2": {"lrs": [0.01]}, "data": {}})
+    versions = rt.package_versions()
+    assert versions["pandas"] == pd.__version__ and versions["python"]
+
+
+def _png(path: Path) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return str(path)
+
+
+def test_build_on_made_up_real_data_results(tmp_path):
+    """The whole renderer without a pipeline run: real (not synthetic) data, 3 seeds, Q2 and Q3, Q1 off.
+    Published numbers then get a position in our distribution, and no synthetic banner appears."""
+    from hw2repro import report_html
+
+    res = tmp_path / "results"
+    runs = _runs()
+    runs["n_test"], runs["epochs"], runs["wall_seconds"], runs["device"], runs["threads"] = 529, 15, 60.0, "cpu:x", 1
+    res.joinpath("q2").mkdir(parents=True)
+    runs.to_csv(res / "q2" / "summary.csv", index=False)
+    pd.DataFrame({"pooling": ["max", "none"], "best_lr": [0.01, 0.01], "final_val_acc_mean": [0.83, 0.81],
+                  "test_acc_mean": [0.82, 0.80]}).to_csv(res / "q2" / "best_lr.csv", index=False)
+    (res / "data").mkdir()
+    (res / "data" / "octmnist.json").write_text('{"source": "file", "synthetic": false, "label": "OCTMNIST", '
+                                                '"splits": {"train": {"n": 97477}, "val": {"n": 10832}, '
+                                                '"test": {"n": 1000}}}')
+    (res / "data" / "ljspeech.json").write_text('{"source": "path", "synthetic": false, "label": "LJ Speech 1.1", '
+                                                '"rows": 13100, "splits": {"train": [0, 9825], '
+                                                '"val": [9825, 10480], "test": [10480, 13100]}}')
+    summary = pd.DataFrame([{"decoder": d, "seed": s, "test_loss": 1.18 + 0.01 * s, "test_jaccard": 0.71 + 0.005 * s,
+                             "test_cosine": 0.83, "test_damerau_levenshtein": 0.50 + 0.004 * s,
+                             "audio_blind_loss": 2.0, "audio_blind_jaccard": 0.3, "audio_blind_cosine": 0.5,
+                             "audio_blind_damerau_levenshtein": 0.1, "n_test": 2620, "epochs": 15,
+                             "n_params": 1000, "n_frames": 2754, "synthetic": False, "wall_time_s": 3600.0,
+                             "device": "cuda:x", "threads": 4} for d in ("lstm", "transformer") for s in (1, 2, 3)])
+    epochs = pd.DataFrame([{"decoder": d, "seed": s, "epoch": e, "train_loss": 1.1, "val_loss": 1.17 + 0.001 * s,
+                            "val_jaccard": 0.70 + 0.001 * s, "val_cosine": 0.82, "val_damerau_levenshtein": 0.51,
+                            "lr": 1e-3, "train_loss_last_logged": 1.09}
+                           for d in ("lstm", "transformer") for s in (1, 2, 3) for e in range(1, 16)])
+    res.joinpath("q3").mkdir()
+    summary.to_csv(res / "q3" / "summary.csv", index=False)
+    epochs.to_csv(res / "q3" / "epochs.csv", index=False)
+    bench = res / "benchmarks" / "q2" / "train.tsv"
+    bench.parent.mkdir(parents=True)
+    bench.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+                     "60.0\t0:01:00\t500.0\t1\t1\t1\t0\t0\t99.0\t59.0\n")
+    q2_figs = [{"kind": k, "pooling": p, "lr": lr, "path": _png(res / "q2" / "figures" / f"{k}-{lr}-{p}.png")}
+               for p in ("max", "none") for lr in ("0.1", "0.01") for k in ("training-loss", "validation-accuracy")]
+    inputs = {
+        "q1_tables": [], "q1_environment": [], "q1_figures": [],
+        "q2_tables": [str(res / "q2" / "summary.csv"), str(res / "q2" / "best_lr.csv")], "q2_results": [],
+        "q2_figures": [_png(res / "q2" / "figures" / "test_accuracy_overview.png")] + [f["path"] for f in q2_figs],
+        "q3_tables": [str(res / "q3" / "summary.csv"), str(res / "q3" / "epochs.csv")],
+        "q3_figures": [_png(res / "q3" / "figures" / f"{n}.png") for n in ("loss_train_val", "val_similarities")],
+        "data_meta": [str(res / "data" / "octmnist.json"), str(res / "data" / "ljspeech.json")],
+        "references": [str(REPO / "config" / "references.yaml")], "benchmarks": [str(bench)],
+        "captions": [str(p) for p in (REPO / "report").glob("q[123]_*.rst")],
+        "templates": [str(REPO / "report" / "templates" / n) for n in ("report.html.j2", "report.md.j2")],
+    }
+    out_dir = res / "report"
+    outputs = {"html": str(out_dir / "index.html"), "markdown": str(out_dir / "report.md"),
+               "tables": [str(out_dir / "tables" / f"{n}.csv") for n in ("q2_comparison", "q3_comparison",
+                                                                          "q1_verification", "setup")]}
+    settings = {"config": {"q2": {"epochs": 15, "batch_size": 8, "optimizer": "sgd"}, "q3": {"batch_size": 64}},
+                "questions": {"q1": False, "q2": True, "q3": True}, "q2_figures": q2_figs, "configfiles": [],
+                "repo": str(tmp_path)}
+    report_html.build(inputs, outputs, settings, log=lambda msg: None)
+    html = (out_dir / "index.html").read_text(encoding="utf-8")
+    assert "synthetic-banner" not in html and "REAL DATA" in html
+    assert "Q1 was not run" in html
+    assert html.count('src="data:image/png;base64,') == len(inputs["q2_figures"]) + len(inputs["q3_figures"])
+    assert "σ above" in html or "σ below" in html or "inside the 95% CI" in html
+    q2 = pd.read_csv(out_dir / "tables" / "q2_comparison.csv")
+    ran = q2[q2["lr"] != 0.001]
+    assert ran["comparable"].all() and ran["sigma"].notna().all()
+    assert set(q2.loc[q2["lr"] == 0.001, "position"]) == {"not run here"}
+    q3 = pd.read_csv(out_dir / "tables" / "q3_comparison.csv")
+    assert q3["comparable"].all() and q3["sigma"].notna().sum() > 0
+    assert (q3.loc[q3["split"] == "validation, epoch 15", "our_epoch"] == 15).all()
+    assert "it uses the audio" in html
+    assert list(pd.read_csv(out_dir / "tables" / "q1_verification.csv").columns)[0] == "check"  # header only
+    md = (out_dir / "report.md").read_text(encoding="utf-8")
+    assert "(../q2/figures/test_accuracy_overview.png)" in md and "## Q3 · Speech recognition on LJ Speech" in md
+
+
+# ---------------------------------------------------------------------------------------------
+# on a real tiny run
+# ---------------------------------------------------------------------------------------------
+
+
+def report_dir(run: Path) -> Path:
+    return run / "results" / "report"
+
+
+def report_figures(run: Path) -> list[Path]:
+    """The PNGs the workflow marks for `snakemake --report` (top level of each figures folder)."""
+    return sorted((run / "results").glob("q*/figures/*.png"))
+
+
+@pytest.mark.slow
+def test_compiled_report_files_and_tables(tiny_run):
+    out = report_dir(tiny_run)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    md = (out / "report.md").read_text(encoding="utf-8")
+    # self-contained: no external resource of any kind
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html, re.I)
+    assert "<link" not in html and "@import" not in html
+    n_png = len(report_figures(tiny_run))
+    assert html.count('src="data:image/png;base64,') == n_png > 0
+    # the tiny config is synthetic: banner, and nothing presented as comparable
+    assert 'id="synthetic-banner"' in html and "SYNTHETIC DATA" in md
+    for title in ("Q1 · Taylor-feature linear attention", "Q2 · CNN on OCTMNIST", "Provenance"):
+        assert title in html and f"## {title}" in md
+    tables = {p.stem: pd.read_csv(p) for p in (out / "tables").glob("*.csv")}
+    comparison = tables["q2_comparison"]
+    assert len(comparison) > 0 and not comparison["comparable"].any()
+    assert set(comparison["position"]) <= {rt.NOT_COMPARABLE, "not run here"}
+    assert (tables["q2_params"]["n_params"] == 224_892).all() and tables["q2_params"]["matches"].all()
+    assert len(tables["q2_config_stats"]) == 4 * 3  # 2 lrs x 2 poolings x 3 metrics
+    assert tables["q1_verification"]["all_passed"].all()
+    bench = tables["benchmarks"]
+    assert {"q2/train_max_lr0.1_seed42", "q1/verify", "data/octmnist"} <= set(bench["job"])
+    assert bench["wall_s"].notna().all()
+    assert tables["benchmark_totals"].set_index("question").loc["all", "jobs"] == len(bench)
+    provenance = dict(zip(tables["provenance"]["key"], tables["provenance"]["value"]))
+    assert provenance["git commit"] == "not a git checkout"  # the tests run in a copied directory
+    assert re.fullmatch(r"[0-9a-f]{64}", provenance["config SHA-256 (resolved config, canonical JSON)"])
+    assert provenance["snakemake"] and provenance["torch"]
+    setup = tables["setup"]
+    assert {"q1", "q2"} <= set(setup["section"])
+    # Q3 is not part of the tiny run yet unless its rules are included: then the report says so
+    q3_ran = (tiny_run / "results" / "q3" / "summary.csv").exists()
+    assert ("Q3 was not run" in html) != q3_ran
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's chromium; installed with apt-get when missing (CI runs as root with Debian packages)."""
+    if not Path(CHROMIUM).exists():
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            pytest.skip(f"{CHROMIUM} missing and cannot be installed here (needs root and apt-get)")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=env)
+            if proc.returncode != 0:
+                pytest.fail(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return CHROMIUM
+
+
+def run_browser(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    profile.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([chromium, *BROWSER_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
+                          text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.slow
+def test_compiled_report_renders_in_a_headless_browser(tiny_run, chromium, tmp_path):
+    page = (report_dir(tiny_run) / "index.html").resolve().as_uri()
+    dom = run_browser(chromium, tmp_path / "profile-dom", "--dump-dom", page).stdout
+    match = re.search(r'<div id="selfcheck"([^>]*)>', dom)
+    assert match, "self-check element missing from the rendered page"
+    attrs = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', match.group(1)))
+    assert attrs.get("status") == "ok", attrs
+    assert int(attrs["images"]) == len(report_figures(tiny_run)) > 0
+    assert attrs["images-ok"] == attrs["images"]
+    assert int(attrs["tables"]) >= 10 and attrs["tables-ok"] == attrs["tables"]
+
+    shot = report_dir(tiny_run) / "screenshot.png"
+    run_browser(chromium, tmp_path / "profile-shot", "--window-size=1280,1600", f"--screenshot={shot}", page)
+    assert png_size(shot) == (1280, 1600) and shot.stat().st_size > 20_000
+    artifacts = os.environ.get("HW2_TEST_ARTIFACTS")
+    if artifacts:
+        Path(artifacts).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(shot, Path(artifacts) / "report-screenshot.png")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["report.html", "report.zip"])
+def test_snakemake_report_holds_every_figure(tiny_run, name):
+    target = tiny_run / name
+    snakemake(tiny_run, "--report", name, "--configfile", "tiny.yaml")
+    assert target.stat().st_size > 10_000
+    figures = report_figures(tiny_run) + [report_dir(tiny_run) / "index.html"]
+    if name.endswith(".html"):
+        text = target.read_text(encoding="utf-8")
+        for fig in figures:
+            rel = fig.relative_to(tiny_run).as_posix()
+            assert f'"{rel}": {{"name"' in text, f"{rel} not in the Snakemake report"
+        for fig in figures[:-1]:  # PNGs are embedded as base64 data URIs
+            assert base64.b64encode(fig.read_bytes()).decode("ascii") in text, fig
+        assert '"Report"' in text  # the compiled report's category
+        assert '"lr": "0.1"' in text  # Q2 figures carry labels, so they are shown as a table
+    else:
+        with zipfile.ZipFile(target) as archive:
+            names = archive.namelist()
+            assert any(n.endswith("report.html") for n in names)
+            for fig in figures:  # stored as report/data/raw/<hash>/<file name>, byte for byte
+                stored = [n for n in names if n.endswith(f"/{fig.name}")]
+                assert any(archive.read(n) == fig.read_bytes() for n in stored), fig

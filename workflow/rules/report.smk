@@ -1,0 +1,101 @@
+# The compiled reproduction report: every question's tables, figures (PNG), data metadata and
+# benchmark files -> results/report/index.html (self-contained), report.md (same template
+# content) and the tidy tables they are built from (results/report/tables/*.csv).
+# Paths and target lists come from common.smk (and q3.smk); the logic is in
+# hw2repro.report_tables (tables, statistics, provenance) and hw2repro.report_html (rendering).
+
+REPORT_DIR = f"{RESULTS}/report"
+REPORT_TEMPLATE_DIR = Path(workflow.basedir) / "report" / "templates"
+REPORT_CAPTION_DIR = Path(workflow.basedir) / "report"
+# A question is in the report when its rules are part of the workflow; the others read "not run".
+REPORT_Q1 = rules.has("q1_figures")
+REPORT_Q2 = rules.has("q2_aggregate")
+REPORT_Q3 = rules.has("q3_aggregate")
+# The tidy tables written beside the report (always all of them; a question not run gives headers only).
+REPORT_TABLES = [
+    "setup", "q1_verification", "q1_observations", "q1_complexity", "q1_crossover",
+    "q2_config_stats", "q2_comparison", "q2_pooling", "q2_best_lr", "q2_params",
+    "q3_stats", "q3_comparison", "benchmarks", "benchmark_totals", "provenance",
+]
+# Every benchmark file of the jobs the report summarises (each rule's benchmark: pattern, expanded
+# over the same grids as the target lists).
+REPORT_BENCHMARKS = (
+    ([rules.q1_verify.benchmark, rules.q1_scaling.benchmark, rules.q1_figures.benchmark] if REPORT_Q1 else [])
+    + (
+        [rules.octmnist_data.benchmark, rules.q2_aggregate.benchmark, rules.q2_overview_figure.benchmark]
+        + expand(rules.q2_train.benchmark, pooling=Q2["poolings"], lr=[fmt_num(x) for x in Q2["lrs"]],
+                 seed=Q2["seeds"])
+        + [rules.q2_config_figures.benchmark.format(lr=lr, no_maxpool=p == "none") for p, lr in Q2_CONFIGS]
+        if REPORT_Q2
+        else []
+    )
+    + (
+        [rules.ljspeech_data.benchmark, rules.q3_aggregate.benchmark, rules.q3_figures.benchmark]
+        + expand(rules.q3_features.benchmark, split=Q3_SPLITS)
+        + [rules.q3_train.benchmark.format(decoder=d, seed=s) for d, s in Q3_RUNS]
+        if REPORT_Q3
+        else []
+    )
+)
+# The Q2 per-configuration figures, with what each one shows (the script does not parse names).
+REPORT_Q2_FIGURES = (
+    [
+        {"kind": kind, "pooling": p, "lr": lr, "path": q2_figure(kind, p, lr, "png")}
+        for p, lr in Q2_CONFIGS
+        for kind in ("training-loss", "validation-accuracy")
+    ]
+    if REPORT_Q2
+    else []
+)
+
+
+rule report:
+    localrule: True
+    input:
+        q1_tables=[f"{Q1_DIR}/{n}.csv" for n in ("verification", "complexity", "crossover")] if REPORT_Q1 else [],
+        q1_environment=[f"{Q1_DIR}/scaling_environment.json"] if REPORT_Q1 else [],
+        q1_figures=[q1_figure(n, "png") for n in ("scaling", "error_vs_scale", "feature_dim")] if REPORT_Q1 else [],
+        q2_tables=[f"{Q2_DIR}/{n}.csv" for n in ("summary", "best_lr")] if REPORT_Q2 else [],
+        q2_results=[f"{run}/result.json" for run in Q2_RUNS] if REPORT_Q2 else [],
+        q2_figures=[f"{Q2_DIR}/figures/test_accuracy_overview.png"] + [f["path"] for f in REPORT_Q2_FIGURES]
+        if REPORT_Q2
+        else [],
+        q3_tables=[f"{Q3_DIR}/summary.csv", f"{Q3_DIR}/epochs.csv"] if REPORT_Q3 else [],
+        q3_figures=[f"{Q3_FIG}/{n}.png" for n in ("loss_train_val", "val_similarities", "test_table")]
+        if REPORT_Q3
+        else [],
+        data_meta=([rules.octmnist_data.output.meta] if REPORT_Q2 else [])
+        + ([rules.ljspeech_data.output.manifest] if REPORT_Q3 else []),
+        references="config/references.yaml",
+        benchmarks=REPORT_BENCHMARKS,
+        captions=sorted(str(p) for p in REPORT_CAPTION_DIR.glob("q[123]_*.rst")),
+        templates=[str(REPORT_TEMPLATE_DIR / "report.html.j2"), str(REPORT_TEMPLATE_DIR / "report.md.j2")],
+        code=pkg("io", "joblog", "runtime", "report_tables", "report_html"),
+    output:
+        html=report(
+            f"{REPORT_DIR}/index.html",
+            caption="../../report/compiled_report.rst",
+            category="Report",
+            labels={"file": "compiled reproduction report"},
+        ),
+        markdown=f"{REPORT_DIR}/report.md",
+        tables=[f"{REPORT_DIR}/tables/{name}.csv" for name in REPORT_TABLES],
+    params:
+        # The whole resolved config: its values and SHA-256 go into the provenance section (and any
+        # config change rebuilds the report, which takes seconds).
+        config=config,
+        questions={"q1": REPORT_Q1, "q2": REPORT_Q2, "q3": REPORT_Q3},
+        q2_figures=REPORT_Q2_FIGURES,
+        configfiles=[str(f) for f in workflow.configfiles],
+    log:
+        f"{RESULTS}/logs/report/report.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/report.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/build_report.py"
