@@ -18,6 +18,8 @@ report: "report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/q1.smk"
 include: "workflow/rules/q2.smk"
+include: "workflow/rules/q3_data.smk"
+include: "workflow/rules/q3.smk"
 include: "workflow/rules/report.smk"  # last: it reports on the questions included above
 
 
@@ -25,5 +27,6 @@ rule all:
     input:
         q1_final_outputs(),
         q2_final_outputs(),
+        q3_final_outputs(),
         rules.report.output,
     default_target: True

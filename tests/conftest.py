@@ -63,7 +63,9 @@ def tiny_config() -> dict:
     """The smallest config that still exercises every rule: 2 lrs x 2 poolings x 1 seed, 2 epochs."""
     return {
         "data": {"octmnist": {"source": "synthetic",
-                              "synthetic": {"seed": 1, "n_train": 240, "n_val": 80, "n_test": 200}}},
+                              "synthetic": {"seed": 1, "n_train": 240, "n_val": 80, "n_test": 200}},
+                 "ljspeech": {"source": "synthetic", "synthetic": {"n_clips": 60}}},
+        "q3": {"epochs": 2, "batch_size": 16, "threads": 1, "features": {"n_frames": 400}},
         "q2": {"lrs": [0.1, 0.01], "poolings": ["max", "none"], "seeds": [42], "epochs": 2, "threads": 1},
         "q1": {"verify": {"identity_dims": [1, 4], "n_pairs": 16, "max_dim": 4, "max_terms": 3,
                           "linear_dims": [4], "linear_length": 32},

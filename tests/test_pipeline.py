@@ -75,6 +75,26 @@ def test_every_q1_output_is_there_and_checks_pass(run_dir):
         assert (q1 / "figures" / f"q1_{name}.png").stat().st_size > 1000
 
 
+def test_every_q3_output_is_there_and_sensible(run_dir):
+    q3 = run_dir / "results" / "q3"
+    summary = pd.read_csv(q3 / "summary.csv")
+    assert sorted(summary["decoder"]) == ["lstm", "transformer"]
+    for metric in ("jaccard", "cosine", "damerau_levenshtein"):
+        assert summary[f"test_{metric}"].between(0, 1).all()
+        assert summary[f"audio_blind_{metric}"].between(0, 1).all()
+    epochs = pd.read_csv(q3 / "epochs.csv")
+    assert len(epochs) == 2 * 2 and {"train_loss", "val_loss", "val_damerau_levenshtein"} <= set(epochs.columns)
+    manifest = json.loads((run_dir / "results" / "data" / "ljspeech.json").read_text())
+    assert manifest["synthetic"] and manifest["rows"] == 60
+    for split, n in (("train", 45), ("val", 3), ("test", 12)):
+        assert (q3 / "features" / f"{split}.pt").exists()
+    predictions = (q3 / "runs" / "transformer_seed42" / "predictions.txt").read_text()
+    assert predictions.count("\n") >= 12
+    for name in ("loss_train_val", "val_similarities", "test_table"):
+        assert (q3 / "figures" / f"{name}.png").stat().st_size > 1000
+    assert not list((q3 / "runs").glob("*/resume.pt"))
+
+
 def test_nothing_to_do_after_a_full_run(run_dir):
     assert planned_jobs(run_dir) == []
 

@@ -59,8 +59,10 @@ def write_csv(path: str | os.PathLike, frame) -> None:
 
 
 def save_torch(path: str | os.PathLike, obj: Any) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    # Into an open handle: torch.save(obj, path) names the zip's inner folder after the (random,
+    # temporary) file name, so equal tensors would give different bytes run to run.
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)
 
 
 def savefig(fig, path: str | os.PathLike, **kwargs) -> None:

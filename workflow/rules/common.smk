@@ -81,3 +81,101 @@ def q1_final_outputs():
     ]
     figures = [q1_figure(n, ext) for n in ("scaling", "error_vs_scale", "feature_dim") for ext in ("pdf", "png")]
     return tables + [f"{Q1_DIR}/scaling_environment.json"] + figures
+
+
+# ---- Q3: speech recognition on LJ Speech ----
+
+LJ = config["data"]["ljspeech"]
+Q3_FEAT = config["q3"]["features"]
+Q3_SPLITS = ("train", "val", "test")
+# What the training rules read: {"train": ".../train.pt", "val": ..., "test": ...}
+Q3_FEATURE_FILES = {s: f"{RESULTS}/q3/features/{s}.pt" for s in Q3_SPLITS}
+LJ_FULL_ROWS = 13100
+LJ_SPLIT_ENDS = (9825, 10480)  # the homework's row-order split of the 13,100 rows
+
+
+def ljspeech_params():
+    """Only the keys the chosen source uses: editing another source's keys re-runs nothing."""
+    keys = {
+        "synthetic": ("source", "synthetic"),
+        "path": ("source", "path", "expected_rows"),
+        "download": ("source", "url", "sha256", "size", "expected_rows"),
+    }[LJ["source"]]
+    return {k: LJ[k] for k in keys if k in LJ}
+
+
+def ljspeech_rows():
+    if LJ["source"] == "synthetic":
+        return LJ["synthetic"]["n_clips"]
+    return LJ.get("expected_rows") or LJ_FULL_ROWS
+
+
+def q3_split_rows(split):
+    n = ljspeech_rows()
+    train_end, val_end = (n * e // LJ_FULL_ROWS for e in LJ_SPLIT_ENDS)
+    return {"train": train_end, "val": val_end - train_end, "test": n - val_end}[split]
+
+
+def q3_features_mem_mb(wildcards):
+    """The split's feature tensor (N x 80 x n_frames) plus headroom for torch.save and one clip."""
+    bytes_per_value = 2 if Q3_FEAT["dtype"] == "float16" else 4
+    tensor_mb = q3_split_rows(wildcards.split) * 80 * Q3_FEAT["n_frames"] * bytes_per_value / 2**20
+    return int(1.2 * tensor_mb) + 1500
+
+
+Q3 = config["q3"]
+Q3_DIR = f"{RESULTS}/q3"
+Q3_RUN = f"{Q3_DIR}/runs/{{decoder}}_seed{{seed}}"
+Q3_FIG = f"{Q3_DIR}/figures"
+Q3_RUNS = [(d, s) for d in Q3["decoders"] for s in Q3["seeds"]]
+# The homework's per-run plot names (its plot_metrics / cmp_phase_metrics).
+Q3_ORIGINAL_PLOTS = [
+    "loss__train",
+    "loss__val",
+    "loss__train_val",
+    "jaccard_similarity__val",
+    "cosine_similarity__val",
+    "damerau-levenshtein_similarity__val",
+]
+# config["q3"] keys that do not change a run's numbers: editing them re-runs no training.
+Q3_NOT_TRAINING = {"decoders", "seeds", "threads", "gpu", "allow_cuda", "features", "train_mem_mb",
+                   "train_runtime"}
+
+
+wildcard_constraints:
+    decoder="lstm|transformer",
+    seed=r"\d+",
+
+
+def q3_run(decoder, seed):
+    return f"{Q3_DIR}/runs/{decoder}_seed{seed}"
+
+
+def q3_train_settings(wildcards):
+    """Everything that changes a run's result: a param, so Snakemake re-runs the job when it changes."""
+    return {k: v for k, v in Q3.items() if k not in Q3_NOT_TRAINING}
+
+
+def q3_train_mem_mb(wildcards):
+    """Activations grow with batch x frames^2 (encoder self-attention): 5.8 GB measured at the
+    homework size (batch 64, 2,754 frames) on CPU, ~1.2 GB at 400 frames. Config can override."""
+    if Q3.get("train_mem_mb"):
+        return Q3["train_mem_mb"]
+    n_frames = config["q3"].get("features", {}).get("n_frames", 2754)
+    t = (n_frames + 1) // 2
+    attention_mb = Q3.get("batch_size", 64) * Q3.get("n_heads", 2) * t * t * 4 / 2**20
+    return int(1500 + 5 * attention_mb)
+
+
+def q3_final_outputs():
+    runs = [f"{q3_run(d, s)}/{name}" for d, s in Q3_RUNS
+            for name in ("metrics.csv", "test.json", "predictions.txt", "model.pt")]
+    tables = [f"{Q3_DIR}/summary.csv", f"{Q3_DIR}/epochs.csv", f"{Q3_FIG}/test_table.csv"]
+    figures = [f"{Q3_FIG}/{name}.{ext}" for name in ("loss_train_val", "val_similarities", "test_table")
+               for ext in ("pdf", "png")]
+    return runs + tables + figures + q3_run_plots()
+
+
+def q3_run_plots():
+    return [f"{Q3_FIG}/{d}_seed{s}/{name}.{ext}" for d, s in Q3_RUNS
+            for name in Q3_ORIGINAL_PLOTS for ext in ("pdf", "png")]

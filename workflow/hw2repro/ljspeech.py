@@ -1,0 +1,320 @@
+"""The one loader for LJ-Speech-format folders: metadata, wavs, splits, download, extraction.
+
+Layout (LJSpeech-1.1 and the synthetic corpus alike): ``metadata.csv`` with one row per clip,
+``id|raw text|normalized text`` (``|``-separated, no header, no quoting: quotes are ordinary
+characters), and ``wavs/<id>.wav``, 22,050 Hz mono 16-bit PCM. The homework uses the
+normalized text and splits by row order, without shuffling: train [0, 9825), validation
+[9825, 10480), test [10480, 13100). Other row counts are split with the same fractions
+(exactly 75 % / 5 % / 20 %).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+SAMPLE_RATE = 22_050
+N_ROWS = 13_100
+SPLIT_ENDS = (9_825, 10_480)  # train end, validation end (row order)
+SPLITS = ("train", "val", "test")
+FOLDER_NAME = "LJSpeech-1.1"
+URL = "https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2"
+SHA256 = "be1a30453f28eb8dd26af4101ae40cbf2c50413b1bb21936cbcdc6fae3de8aa5"
+SIZE = 2_748_572_632
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def manual_hint(url: str = URL, sha256: str = SHA256) -> str:
+    return (f"Alternatively download {url} by hand (SHA-256 {sha256}), extract it, and set "
+            "data.ljspeech.source: path with data.ljspeech.path: /where/it/is/LJSpeech-1.1")
+
+
+class LJSpeechError(InputError, ValueError):
+    """An LJ-Speech-format folder or archive that is not what the homework expects."""
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    text: str  # raw transcript
+    normalized: str  # what the homework trains on
+
+
+# ---------------------------------------------------------------------------- metadata
+
+
+def read_metadata(folder: str | os.PathLike, *, max_chars: int | None = None,
+                  ascii_only: bool = False) -> list[Row]:
+    """Parse and check ``folder/metadata.csv``; one-line errors name the file, line and problem.
+
+    ``max_chars`` bounds the normalized transcript (the synthetic corpus keeps within the
+    tokenizer's 97); ``ascii_only`` rejects non-ASCII transcripts (the real corpus has a few
+    non-ASCII characters, which the tokenizer maps to the unknown symbol, so it is off for it).
+    """
+    path = Path(folder) / "metadata.csv"
+    if not Path(folder).is_dir():
+        raise LJSpeechError(f"{folder}: no such folder (expected an LJ-Speech-format folder with "
+                            "metadata.csv and wavs/)")
+    if not path.is_file():
+        raise LJSpeechError(f"{path}: missing (expected metadata.csv with rows id|text|normalized text)")
+    raw = path.read_bytes()
+    rows: list[Row] = []
+    seen: dict[str, int] = {}
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the final newline
+    for number, line in enumerate(lines, start=1):
+        where = f"{path} line {number}"
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise LJSpeechError(f"{where}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+        text = text.removesuffix("\r")
+        fields = text.split("|")
+        if len(fields) != 3:
+            raise LJSpeechError(f"{where}: expected 3 '|'-separated fields (id|text|normalized text), "
+                                f"got {len(fields)}: {text[:60]!r}")
+        clip_id, raw_text, normalized = fields
+        if not ID_PATTERN.match(clip_id):
+            raise LJSpeechError(f"{where}: clip id {clip_id!r} is not a plain file name "
+                                "(letters, digits, '-', '_', '.')")
+        if clip_id in seen:
+            raise LJSpeechError(f"{where}: clip id {clip_id} repeats line {seen[clip_id]}")
+        seen[clip_id] = number
+        if not normalized.strip():
+            raise LJSpeechError(f"{where}: empty normalized transcript for {clip_id}")
+        if max_chars is not None and len(normalized) > max_chars:
+            raise LJSpeechError(f"{where}: normalized transcript of {clip_id} has {len(normalized)} "
+                                f"characters, more than the {max_chars} allowed")
+        if ascii_only and not normalized.isascii():
+            bad = next(c for c in normalized if not c.isascii())
+            raise LJSpeechError(f"{where}: non-ASCII character {bad!r} in the transcript of {clip_id}")
+        rows.append(Row(clip_id, raw_text, normalized))
+    if not rows:
+        raise LJSpeechError(f"{path}: no rows (expected id|text|normalized text lines)")
+    return rows
+
+
+def metadata_sha256(folder: str | os.PathLike) -> str:
+    return hashlib.sha256((Path(folder) / "metadata.csv").read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------------------- wavs
+
+
+def wav_path(folder: str | os.PathLike, clip_id: str) -> Path:
+    return Path(folder) / "wavs" / f"{clip_id}.wav"
+
+
+def wav_info(path: Path, sample_rate: int = SAMPLE_RATE) -> int:
+    """Check a wav's header (mono, 16-bit PCM, ``sample_rate``); return its number of samples."""
+    if not path.is_file():
+        raise LJSpeechError(f"{path}: missing (metadata.csv lists it; expected wavs/<id>.wav)")
+    try:
+        with wave.open(str(path), "rb") as w:
+            channels, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
+    except (wave.Error, EOFError, OSError) as exc:
+        raise LJSpeechError(f"{path}: not a readable PCM wav file ({exc})") from None
+    if channels != 1 or width != 2:
+        raise LJSpeechError(f"{path}: expected mono 16-bit PCM, got {channels} channel(s) of {8 * width} bits")
+    if rate != sample_rate:
+        raise LJSpeechError(f"{path}: expected a sample rate of {sample_rate} Hz, got {rate} Hz")
+    if n == 0:
+        raise LJSpeechError(f"{path}: no audio samples")
+    return n
+
+
+def read_wav(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Samples of a mono 16-bit wav as float32 in [-1, 1) (int16 / 32768, as torchaudio.load)."""
+    path = Path(path)
+    wav_info(path, sample_rate)
+    with wave.open(str(path), "rb") as w:
+        data = w.readframes(w.getnframes())
+    samples = np.frombuffer(data, dtype="<i2")
+    if samples.size == 0:
+        raise LJSpeechError(f"{path}: header promises samples but the file holds none (truncated?)")
+    return samples.astype(np.float32) / 32768.0
+
+
+def check_wavs(folder: str | os.PathLike, rows: list[Row], sample_rate: int = SAMPLE_RATE,
+               log=None) -> np.ndarray:
+    """Check that every listed wav exists with the right format; return their sample counts."""
+    counts = np.empty(len(rows), dtype=np.int64)
+    for i, row in enumerate(rows):
+        counts[i] = wav_info(wav_path(folder, row.id), sample_rate)
+        if log is not None and (i + 1) % 2000 == 0:
+            log(f"checked {i + 1:,} / {len(rows):,} wav headers")
+    return counts
+
+
+def validate_folder(folder: str | os.PathLike, *, expected_rows: int | None = None,
+                    max_chars: int | None = None, ascii_only: bool = False,
+                    sample_rate: int = SAMPLE_RATE, log=None) -> tuple[list[Row], np.ndarray]:
+    """Metadata and every wav header of an LJ-Speech-format folder; returns (rows, sample counts)."""
+    rows = read_metadata(folder, max_chars=max_chars, ascii_only=ascii_only)
+    if expected_rows is not None and len(rows) != expected_rows:
+        raise LJSpeechError(f"{Path(folder) / 'metadata.csv'}: expected {expected_rows:,} rows "
+                            f"(LJSpeech-1.1 has {N_ROWS:,}), found {len(rows):,}")
+    return rows, check_wavs(folder, rows, sample_rate, log)
+
+
+# ---------------------------------------------------------------------------- splits
+
+
+def split_bounds(n_rows: int) -> dict[str, tuple[int, int]]:
+    """Row ranges [start, end) of train / val / test, by row order.
+
+    13,100 rows give the homework's 9,825 / 655 / 2,620; other counts get the same fractions
+    (75 % / 5 % / 20 %, rounded down at each boundary).
+    """
+    train_end = n_rows * SPLIT_ENDS[0] // N_ROWS
+    val_end = n_rows * SPLIT_ENDS[1] // N_ROWS
+    bounds = {"train": (0, train_end), "val": (train_end, val_end), "test": (val_end, n_rows)}
+    empty = [s for s, (a, b) in bounds.items() if b <= a]
+    if empty:
+        raise LJSpeechError(f"{n_rows} rows are too few to split 75/5/20: empty {', '.join(empty)} split")
+    return bounds
+
+
+# ---------------------------------------------------------------------------- download
+
+
+def download(url: str, downloads: str | os.PathLike, *, sha256: str = SHA256, size: int | None = SIZE,
+             log=print, timeout: float = 60.0) -> Path:
+    """Fetch the archive into ``downloads`` (resumable, size- and SHA-256-verified); return its path."""
+    from . import download as dl
+
+    downloads = Path(downloads)
+    dest = downloads / Path(url.split("?", 1)[0]).name
+    part = dest.with_name(dest.name + ".part")
+    # A complete .part (killed between the last byte and the rename) would make the server
+    # answer 416 to a Range request for nothing: verify it here instead.
+    if not dest.exists() and part.exists() and size is not None and part.stat().st_size == size:
+        try:
+            dl.verify(part, size, {"sha256": sha256})
+        except dl.DownloadError:
+            part.unlink()
+        else:
+            os.replace(part, dest)
+    return dl.fetch(url, dest, size=size, sha256=sha256, manual_hint=manual_hint(url, sha256),
+                    log=log, timeout=timeout)
+
+
+def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike, folder_name: str = FOLDER_NAME,
+            log=print) -> Path:
+    """Extract ``archive`` (tar, any compression) so that ``dest_dir/folder_name`` appears whole.
+
+    Members go to a temporary folder beside the target with tarfile's ``data`` filter (no
+    absolute paths, links out of the tree or device files); the folder is renamed into place
+    only when extraction finished, so a killed job never leaves a half-extracted corpus.
+    """
+    archive, dest_dir = Path(archive), Path(dest_dir)
+    target = dest_dir / folder_name
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", suffix=".extracting", dir=dest_dir))
+    try:
+        log(f"extracting {archive} into {target}")
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                tar.extractall(tmp, filter="data")
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            detail = " ".join(str(exc).split())  # tarfile's messages can span lines
+            raise LJSpeechError(f"{archive}: cannot be extracted ({detail})") from None
+        inner = tmp / folder_name
+        if not (inner / "metadata.csv").is_file():
+            raise LJSpeechError(f"{archive}: expected a top-level folder {folder_name}/ with metadata.csv "
+                                "and wavs/ inside the archive")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(inner, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+# ---------------------------------------------------------------------------- the data rule
+
+
+def _frame_stats(counts: np.ndarray, hop: int = 160) -> dict:
+    frames = 1 + counts // hop
+    return {"min": int(frames.min()), "median": float(np.median(frames)),
+            "p99": float(np.percentile(frames, 99)), "max": int(frames.max())}
+
+
+def prepare(cfg: dict, manifest: str | os.PathLike, data_dir: str | os.PathLike,
+            download_dir: str | os.PathLike, log=print) -> dict:
+    """Make the configured LJ-Speech-format folder available, validate it, write ``manifest``.
+
+    ``cfg`` is config ``data.ljspeech``. ``synthetic`` writes ``data_dir/ljspeech_synthetic``;
+    ``path`` uses the user's folder as it is; ``download`` fetches the official archive into
+    ``download_dir`` and extracts it to ``data_dir/LJSpeech-1.1``.
+    """
+    from . import speech_corpus
+    from .io import write_json
+    from .text import MAX_CHARS
+
+    source = cfg.get("source", "synthetic")
+    data_dir = Path(data_dir)
+    info: dict = {"source": source, "synthetic": source == "synthetic"}
+    if source == "synthetic":
+        folder = data_dir / "ljspeech_synthetic"
+        settings = speech_corpus.CorpusConfig.from_dict(cfg.get("synthetic"))
+        summary = speech_corpus.build(folder, settings, log=log)
+        rows, counts = validate_folder(folder, expected_rows=settings.n_clips, max_chars=MAX_CHARS,
+                                       ascii_only=True, log=log)
+        info.update(label=summary["label"], synthetic_settings=summary["settings"],
+                    vocabulary_size=len(summary["vocabulary"]))
+    elif source == "path":
+        if not cfg.get("path"):
+            raise LJSpeechError("data.ljspeech.path: required with source: path (an LJSpeech-1.1 folder)")
+        folder = Path(cfg["path"]).expanduser().resolve()
+        log(f"validating the LJ-Speech-format folder {folder}")
+        rows, counts = validate_folder(folder, expected_rows=cfg.get("expected_rows", N_ROWS), log=log)
+        info["label"] = f"LJ Speech from a local folder ({folder})"
+    elif source == "download":
+        folder = data_dir / FOLDER_NAME
+        expected = cfg.get("expected_rows", N_ROWS)
+        rows = None
+        if (folder / "metadata.csv").is_file():
+            try:
+                rows, counts = validate_folder(folder, expected_rows=expected, log=log)
+                log(f"{folder} already extracted and valid")
+            except LJSpeechError as exc:
+                log(f"{folder} is incomplete ({exc}); extracting it again")
+        if rows is None:
+            archive = download(cfg.get("url", URL), download_dir, sha256=cfg.get("sha256", SHA256),
+                               size=cfg.get("size", SIZE), log=log)
+            extract(archive, data_dir, FOLDER_NAME, log=log)
+            rows, counts = validate_folder(folder, expected_rows=expected, log=log)
+        info["label"] = "LJ Speech 1.1 (public domain), downloaded and SHA-256-verified"
+        info["archive_sha256"] = cfg.get("sha256", SHA256)
+    else:
+        raise LJSpeechError(f"data.ljspeech.source must be synthetic, path or download, got {source!r}")
+    seconds = counts / SAMPLE_RATE
+    info.update(
+        folder=str(Path(folder).resolve()),
+        rows=len(rows),
+        metadata_sha256=metadata_sha256(folder),
+        sample_rate=SAMPLE_RATE,
+        splits={k: list(v) for k, v in split_bounds(len(rows)).items()},
+        seconds={"min": float(seconds.min()), "mean": float(seconds.mean()), "max": float(seconds.max()),
+                 "total": float(seconds.sum())},
+        frames_hop160=_frame_stats(counts),
+        max_text_chars=max(len(r.normalized) for r in rows),
+    )
+    write_json(manifest, info)
+    log(f"wrote {manifest}: {len(rows):,} clips ({seconds.sum() / 3600:.2f} h) in {info['folder']}; splits "
+        + ", ".join(f"{k} {b - a:,}" for k, (a, b) in info["splits"].items())
+        + f"; frames at hop 160: median {info['frames_hop160']['median']:.0f}, max {info['frames_hop160']['max']}")
+    return info

@@ -1,0 +1,133 @@
+# Q3: speech recognition on LJ Speech. features (rule q3_features, q3_data.smk) -> one training
+# job per decoder x seed (train, validate every epoch, test + audio-blind baseline) -> tables -> figures.
+
+# Paths, settings and target lists come from common.smk.
+
+rule q3_train:
+    input:
+        train=f"{RESULTS}/q3/features/train.pt",
+        val=f"{RESULTS}/q3/features/val.pt",
+        test=f"{RESULTS}/q3/features/test.pt",
+        code=pkg("io", "errors", "joblog", "runtime", "checkpoint", "metrics", "asr_models", "asr_training"),
+    output:
+        metrics=report(
+            f"{Q3_RUN}/metrics.csv",
+            caption="../../report/q3_metrics.rst",
+            category="Q3 speech recognition",
+            subcategory="runs",
+            labels={"decoder": "{decoder}", "seed": "{seed}", "file": "per-epoch metrics"},
+        ),
+        test=f"{Q3_RUN}/test.json",
+        predictions=report(
+            f"{Q3_RUN}/predictions.txt",
+            caption="../../report/q3_predictions.rst",
+            category="Q3 speech recognition",
+            subcategory="runs",
+            labels={"decoder": "{decoder}", "seed": "{seed}", "file": "test predictions"},
+        ),
+        model=f"{Q3_RUN}/model.pt",
+    params:
+        settings=q3_train_settings,
+        allow_cuda=Q3["allow_cuda"],
+        # Not an output: it must survive a killed job (Snakemake deletes a failed job's outputs).
+        resume=lambda w: f"{q3_run(w.decoder, w.seed)}/resume.pt",
+    log:
+        f"{RESULTS}/logs/q3/train_{{decoder}}_seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q3/train_{{decoder}}_seed{{seed}}.tsv"
+    threads: Q3["threads"]
+    resources:
+        mem_mb=q3_train_mem_mb,
+        # minutes; ~13 h per decoder on 2 idle CPU cores at the homework size (17.7 s per training
+        # step, 4-6.5 s per greedy-decoded batch of 16), far less on a GPU
+        runtime=Q3.get("train_runtime", 2160),
+        gpu=Q3["gpu"],
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/q3_train.py"
+
+
+rule q3_aggregate:
+    localrule: True
+    input:
+        tests=[f"{q3_run(d, s)}/test.json" for d, s in Q3_RUNS],
+        metrics=[f"{q3_run(d, s)}/metrics.csv" for d, s in Q3_RUNS],
+        code=pkg("io", "joblog", "asr_report"),
+    output:
+        summary=report(
+            f"{Q3_DIR}/summary.csv",
+            caption="../../report/q3_summary.rst",
+            category="Q3 speech recognition",
+            subcategory="summary",
+            labels={"decoder": "all", "seed": "all", "file": "test summary per run"},
+        ),
+        epochs=f"{Q3_DIR}/epochs.csv",
+    params:
+        runs=Q3_RUNS,
+    log:
+        f"{RESULTS}/logs/q3/aggregate.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q3/aggregate.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/q3_aggregate.py"
+
+
+rule q3_figures:
+    localrule: True
+    input:
+        summary=rules.q3_aggregate.output.summary,
+        epochs=rules.q3_aggregate.output.epochs,
+        references="config/references.yaml",
+        code=pkg("io", "plotting", "references", "asr_report"),
+    output:
+        loss_pdf=f"{Q3_FIG}/loss_train_val.pdf",
+        loss_png=report(
+            f"{Q3_FIG}/loss_train_val.png",
+            caption="../../report/q3_loss.rst",
+            category="Q3 speech recognition",
+            subcategory="summary",
+            labels={"decoder": "all", "seed": "all", "file": "training vs validation loss"},
+        ),
+        similarity_pdf=f"{Q3_FIG}/val_similarities.pdf",
+        similarity_png=report(
+            f"{Q3_FIG}/val_similarities.png",
+            caption="../../report/q3_similarities.rst",
+            category="Q3 speech recognition",
+            subcategory="summary",
+            labels={"decoder": "all", "seed": "all", "file": "validation similarities"},
+        ),
+        table_csv=f"{Q3_FIG}/test_table.csv",
+        table_pdf=f"{Q3_FIG}/test_table.pdf",
+        table_png=report(
+            f"{Q3_FIG}/test_table.png",
+            caption="../../report/q3_test_table.rst",
+            category="Q3 speech recognition",
+            subcategory="summary",
+            labels={"decoder": "all", "seed": "all", "file": "test table vs published"},
+        ),
+        # The homework's own plot names, per run (PDF as in the original, plus PNG).
+        run_plots=q3_run_plots(),
+    params:
+        runs=Q3_RUNS,
+        # per-run plots go to {fig_dir}/{decoder}_seed{seed}/ (listed in output.run_plots)
+        fig_dir=lambda w, output: str(Path(output.loss_pdf).parent),
+        synthetic=config["data"]["ljspeech"]["source"] == "synthetic",
+    log:
+        f"{RESULTS}/logs/q3/figures.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q3/figures.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/q3_figures.py"
