@@ -3,9 +3,23 @@
 
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+
+def config_error_line(error):
+    """One line naming the config key and what was expected, from a jsonschema ValidationError."""
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    return f"invalid config: {key or '(top level)'}: {error.message}"
+
+
+try:
+    validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+except WorkflowError as exc:  # Snakemake's own message dumps the whole schema: say it in one line
+    detail = exc.__context__  # the jsonschema ValidationError it was raised from
+    if not hasattr(detail, "absolute_path"):
+        raise
+    raise WorkflowError(config_error_line(detail)) from None
 
 PACKAGE_DIR = Path(workflow.basedir) / "workflow" / "hw2repro"
 RESULTS = "results"
