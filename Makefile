@@ -8,13 +8,15 @@ CORES  ?= 4
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --no-input -q
 
-.PHONY: install run test test-slurm lint dry-run report clean help
+.PHONY: install run test test-slurm bench bench-quick lint dry-run report clean help
 
 help:
 	@echo "make install   create .venv and install the pinned dependencies"
 	@echo "make run       install, then run the default pipeline (snakemake --cores $(CORES))"
 	@echo "make test      install, then run the test suite (unit + real Snakemake runs)"
 	@echo "make test-slurm  the tiny pipeline on a real one-node SLURM started here (root, apt-get)"
+	@echo "make bench     benchmarks -> results/bench/summary.md (the pipeline section: 20+ min)"
+	@echo "make bench-quick  the same at small sizes (about 5 min)"
 	@echo "make lint      snakemake --lint"
 	@echo "make report    snakemake --report results/snakemake_report.html (after a run)"
 	@echo "make clean     remove results/ and .snakemake/ (keeps .venv)"
@@ -43,6 +45,16 @@ test: install
 # The hard timeout's SIGTERM still lets the test stop the cluster (60 s before SIGKILL).
 test-slurm: install
 	HW2REPRO_SLURM_TEST=1 timeout -k 60 900 $(BIN)/python -m pytest -q -s -rA -m slurm tests/test_slurm.py
+
+# Benchmarks (not part of `make test`): results/bench/<section>.json and results/bench/summary.md.
+# The pipeline section runs the default pipeline twice from scratch (--cores 1, --cores 2): 20+ min.
+# Sections: BENCH_ARGS="--only q2-loop,noop,dag,q3,pipeline"
+bench: install
+	$(BIN)/python bench/run_benchmarks.py $(BENCH_ARGS)
+
+# Small sizes and a reduced pipeline config: about 5 minutes.
+bench-quick: install
+	$(BIN)/python bench/run_benchmarks.py --quick $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/snakemake --lint

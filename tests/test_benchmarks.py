@@ -1,0 +1,95 @@
+"""The benchmark suite's own arithmetic and checks (fast; the timings themselves run in `make bench`)."""
+
+import json
+
+import pytest
+import torch
+
+from hw2repro import benchmarks, cnn, octmnist
+from hw2repro.asr_models import ModelConfig, build_model, greedy_decode
+from hw2repro.cnn_training import Q2Settings
+
+from conftest import make_octmnist_arrays
+
+
+def hand_macs(pooling):
+    """Multiply-adds per sample, from the layer shapes of hw2-q2.py's CNN, written out by hand."""
+    if pooling == "max":
+        conv1 = 8 * 28 * 28 * (1 * 3 * 3)  # 28x28 out (padding 1, stride 1), then pool -> 14x14
+        conv2 = 16 * 12 * 12 * (8 * 3 * 3)  # 14x14 in, no padding -> 12x12, then pool -> 6x6
+    else:
+        conv1 = 8 * 14 * 14 * (1 * 3 * 3)  # stride 2, padding 1: 28 -> 14
+        conv2 = 16 * 6 * 6 * (8 * 3 * 3)  # stride 2, no padding: 14 -> 6
+    return [conv1, conv2, 576 * 320, 320 * 120, 120 * 4]
+
+
+@pytest.mark.parametrize("pooling", ["max", "none"])
+def test_cnn_flops_per_sample_match_hand_count(pooling):
+    macs = hand_macs(pooling)
+    out = benchmarks.training_flops_per_sample(cnn.build(pooling, 0.7))
+    assert [r["macs"] for r in out["layers"]] == macs
+    assert out["forward_flops"] == 2 * sum(macs)
+    # forward + weight gradients + input gradients of every layer but the first
+    assert out["training_flops"] == 2 * (3 * sum(macs) - macs[0])
+    if pooling == "max":
+        assert out["training_flops"] == 2_560_320  # 2 * (3 * 445,536 - 56,448)
+
+
+def test_cnn_flops_agree_with_torch_flop_counter():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = cnn.build("max", 0.7)
+    x = torch.rand(4, 784)
+    with FlopCounterMode(display=False) as fc:
+        model(x).sum().backward()
+    assert fc.get_total_flops() == 4 * benchmarks.training_flops_per_sample(model)["training_flops"]
+
+
+def test_homework_loop_and_pipeline_loop_agree_bit_for_bit():
+    arrays = make_octmnist_arrays(n_train=40, n_val=16, test_counts=(4, 4, 4, 4))
+    data = octmnist.load_oct_data(arrays)
+    settings = Q2Settings("max", 0.05, 3, epochs=2)
+    _, a = benchmarks._timed(benchmarks.homework_loop, 3, settings, data)
+    _, b = benchmarks._timed(benchmarks.pipeline_loop, 3, settings, data)
+    check = benchmarks.same_results(a, b)
+    assert check["identical"], check
+    _, c = benchmarks._timed(benchmarks.pipeline_loop, 4, settings, data)  # another seed differs
+    assert not benchmarks.same_results(a, c)["weights_identical"]
+
+
+@pytest.mark.parametrize("decoder", ["lstm", "transformer"])
+def test_cached_greedy_decode_gives_the_models_tokens(decoder):
+    torch.manual_seed(0)
+    cfg = ModelConfig(decoder=decoder, n_mels=8, n_frames=12, hidden_dim=16, n_heads=2, feed_forward_dim=32,
+                      text_len=12)
+    model = build_model(cfg).eval()
+    with torch.no_grad():
+        for p in model.parameters():  # larger weights, so that the tokens vary along the sequence
+            p.mul_(3)
+        latent = model.encode(torch.randn(3, 8, 12))
+    ref_text, ref_logits = benchmarks.reference_greedy_logits(model, latent)
+    assert torch.equal(ref_text, greedy_decode(model, latent=latent))
+    text, logits = benchmarks.cached_greedy_decode(model, latent, return_logits=True)
+    assert len(set(ref_text[:, 1:].flatten().tolist())) > 1
+    assert torch.equal(text, ref_text)
+    torch.testing.assert_close(logits, ref_logits, rtol=1e-5, atol=1e-5)
+
+
+def test_parse_job_count():
+    assert benchmarks.parse_job_count("Building DAG of jobs...\nNothing to be done (all requested files are present") == 0
+    stats = "Job stats:\njob        count\n-------  -------\nall          1\nq2_train    30\ntotal       31\n"
+    assert benchmarks.parse_job_count(stats) == 31
+    assert benchmarks.parse_job_count("no table here") is None
+
+
+def test_summary_table_from_section_files(tmp_path):
+    machine = {"cpu": "X", "cpu_isa": "AVX2", "usable_cores": 2, "torch_threads": 1, "timestamp": "t",
+               "versions": {"torch": "2", "snakemake": "9"}, "git": {"commit": "abc", "dirty": False},
+               "loadavg_start": [1.0, 1, 1], "loadavg_end": [2.0, 2, 2]}
+    fig = benchmarks.figure("no-op snakemake -n", 1.25, "s", "< 3 s", True, "median")
+    (tmp_path / "noop.json").write_text(json.dumps({"section": "noop", "quick": False, "machine": machine,
+                                                    "figures": [fig]}))
+    (tmp_path / "other.json").write_text("{}")  # not a section: ignored
+    text = benchmarks.write_summary(tmp_path).read_text()
+    assert "| noop | no-op snakemake -n | 1.25 s | < 3 s | yes | median |" in text
+    assert "1.00 → 2.00" in text
