@@ -21,7 +21,7 @@ def merged(base: dict, override: dict) -> dict:
     return out
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "tiny.yaml"])
 def test_shipped_configs_are_valid(name):
     config = merged(load_default_config(), yaml.safe_load((REPO / "config" / name).read_text()))
     validate(config, SCHEMA, set_default=True)

@@ -425,20 +425,10 @@ def time_dry_run(workdir: Path, extra: tuple[str, ...] = (), repeats: int = 3) -
 
 
 def quick_pipeline_config() -> dict:
-    """A reduced config (the test suite's tiny one): every rule runs, in about a minute or two."""
-    return {
-        "data": {"octmnist": {"source": "synthetic",
-                              "synthetic": {"seed": 1, "n_train": 240, "n_val": 80, "n_test": 200}},
-                 "ljspeech": {"source": "synthetic", "synthetic": {"n_clips": 60}}},
-        "q3": {"epochs": 2, "batch_size": 16, "threads": 1, "features": {"n_frames": 400}},
-        "q2": {"lrs": [0.1, 0.01], "poolings": ["max", "none"], "seeds": [42], "epochs": 2, "threads": 1},
-        "q1": {"verify": {"identity_dims": [1, 4], "n_pairs": 16, "max_dim": 4, "max_terms": 3,
-                          "linear_dims": [4], "linear_length": 32},
-               "approx": {"length": 32, "n_scales": 4, "n_seeds": 1},
-               "scaling": {"lengths": [64, 128, 256, 512], "dims": [8], "fit_min_length": 128,
-                           "min_time_s": 0.0, "min_repeats": 1, "max_repeats": 1},
-               "figures": {"max_dim": 6}},
-    }
+    """The reduced config of the test suite (config/tiny.yaml): every rule runs, in a minute or two."""
+    import yaml
+
+    return yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
 
 
 def noop_figures(noop: dict, label: str) -> list[dict]:
