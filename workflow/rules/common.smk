@@ -170,15 +170,16 @@ def q3_train_settings(wildcards):
     return {k: v for k, v in Q3.items() if k not in Q3_NOT_TRAINING}
 
 
-def q3_train_mem_mb(wildcards):
+def q3_train_mem_mb(wildcards, attempt):
     """Activations grow with batch x frames^2 (encoder self-attention): 5.8 GB measured at the
-    homework size (batch 64, 2,754 frames) on CPU, ~1.2 GB at 400 frames. Config can override."""
+    homework size (batch 64, 2,754 frames) on CPU, ~1.2 GB at 400 frames. Config can override.
+    Like q2_train, a retried job (--retries) asks for more on each attempt."""
     if Q3.get("train_mem_mb"):
-        return Q3["train_mem_mb"]
+        return Q3["train_mem_mb"] * attempt
     n_frames = config["q3"].get("features", {}).get("n_frames", 2754)
     t = (n_frames + 1) // 2
     attention_mb = Q3.get("batch_size", 64) * Q3.get("n_heads", 2) * t * t * 4 / 2**20
-    return int(1500 + 5 * attention_mb)
+    return int(1500 + 5 * attention_mb) * attempt
 
 
 def q3_final_outputs():
