@@ -200,6 +200,40 @@ def test_greedy_decode_matches_teacher_forced_forward(decoder):
     del text
 
 
+@pytest.mark.parametrize("decoder", AM.DECODERS)
+def test_kv_cache_gives_the_original_decodings_tokens(decoder):
+    """The cached decode (the pipeline's) against the original's (prefix re-run, encoder output
+    projected again every step): same tokens; LSTM logits bit for bit, Transformer to rounding."""
+    torch.manual_seed(0)
+    cfg = AM.ModelConfig(decoder=decoder, n_mels=8, n_frames=12, hidden_dim=16, n_heads=2, feed_forward_dim=32,
+                         text_len=12)
+    model = AM.build_model(cfg).eval()
+    with torch.no_grad():
+        for p in model.parameters():  # larger weights, so that the tokens vary along the sequence
+            p.mul_(3)
+        latent = model.encode(torch.randn(3, 8, 12))
+    ref_text, ref_logits = AM.greedy_decode(model, latent=latent, cache=False, return_logits=True)
+    text, logits = AM.greedy_decode(model, latent=latent, return_logits=True)
+    assert torch.equal(text, AM.greedy_decode(model, latent=latent))
+    assert len(set(ref_text[:, 1:].flatten().tolist())) > 1
+    assert torch.equal(text, ref_text)
+    if decoder == "lstm":
+        assert torch.equal(logits, ref_logits)
+    else:
+        torch.testing.assert_close(logits, ref_logits, rtol=1e-5, atol=1e-5)
+
+
+def test_transformer_cache_refuses_a_prefix_it_does_not_hold():
+    torch.manual_seed(0)
+    model = AM.build_model(AM.ModelConfig(decoder="transformer", n_frames=20, **TINY)).eval()
+    with torch.no_grad():
+        latent = model.encode(torch.randn(2, 80, 20))
+        text = torch.zeros(2, 1, dtype=torch.long)
+        _, state = model._dec.decode_step(text, latent)
+        with pytest.raises(ValueError, match="KV cache holds 1 positions"):
+            model._dec.decode_step(torch.zeros(2, 3, dtype=torch.long), latent, state)
+
+
 def test_lstm_state_is_reset_per_call():
     torch.manual_seed(4)
     model = AM.build_model(AM.ModelConfig(decoder="lstm", n_frames=20, **TINY)).eval()

@@ -12,9 +12,9 @@ with the machine, threads, versions, git commit, time stamp and load average it 
 * ``dag``: ``snakemake -n`` on an empty results folder for the paper grid and the default grid (DAG
   build time and job counts).
 * ``q3``: feature extraction clips/s, training samples/s per decoder, greedy decoding samples/s per
-  decoder, and what caching keys/values in greedy decoding would save (measured with a cached
-  decoder written here, checked against the model's own ``greedy_decode``); on CUDA as well when
-  torch sees a GPU.
+  decoder the original's way (``greedy_decode(cache=False)``: the Transformer re-runs the prefix
+  at every step) and with the KV cache the pipeline uses, with the tokens of both compared; on
+  CUDA as well when torch sees a GPU.
 * ``pipeline``: the whole default pipeline from scratch with ``--cores 1`` and with ``--cores 2``
   in two fresh copies of the workflow (parallel speed-up), then the no-op ``snakemake -n`` in the
   finished copy.
@@ -526,61 +526,6 @@ def _best_time(fn: Callable, repeats: int, sync: Callable = lambda: None) -> lis
     return times
 
 
-@torch.no_grad()
-def cached_greedy_decode(model, latent: torch.Tensor, steps: Optional[int] = None,
-                         return_logits: bool = False):
-    """Greedy decoding with keys/values cached: the cross-attention keys/values of the encoder output
-    computed once (both decoders) and, for the Transformer decoder, the self-attention keys/values
-    of the prefix kept instead of re-running the prefix each step. Same weights, same layers, same
-    ``_qkv_attention`` as the model's own ``greedy_decode``; for measurement (not used by the pipeline)."""
-    from .asr_models import START_TOKEN
-
-    dec = model._dec
-    steps = model.cfg.text_len - 1 if steps is None else steps
-    ca = dec._cross_att
-    k_lat, v_lat = ca._att._key(latent), ca._att._value(latent)
-
-    def cross_block(x):
-        q = ca._att._query(ca._att_norm(x))
-        x = x + ca._att._out(ca._att._qkv_attention(q, k_lat, v_lat))
-        return x + ca._mlp(ca._mlp_norm(x))
-
-    text = torch.full((latent.shape[0], 1), START_TOKEN, dtype=torch.long, device=latent.device)
-    is_lstm = hasattr(dec, "_rnn")
-    state, keys, values, all_logits = None, None, None, []
-    for t in range(steps):
-        if is_lstm:
-            x, state = dec._rnn(dec._rnn_norm(dec._embed(text[:, -1:])), state)
-        else:
-            sa = dec._att
-            x = dec._embed(text[:, -1:]) + dec._pos_embed[t:t + 1]
-            h = sa._att_norm(x)
-            k, v = sa._att._key(h), sa._att._value(h)
-            keys = k if keys is None else torch.cat([keys, k], dim=1)
-            values = v if values is None else torch.cat([values, v], dim=1)
-            x = x + sa._att._out(sa._att._qkv_attention(sa._att._query(h), keys, values))
-        logits = dec._classifier(dec._out_norm(cross_block(x)))[:, -1, :]
-        if return_logits:
-            all_logits.append(logits)
-        text = torch.cat([text, torch.argmax(logits, dim=-1, keepdim=True)], dim=-1)
-    return (text, torch.stack(all_logits, 1)) if return_logits else text
-
-
-@torch.no_grad()
-def reference_greedy_logits(model, latent: torch.Tensor, steps: Optional[int] = None):
-    """The model's own greedy decoding (``decode_step``), keeping each step's logits."""
-    from .asr_models import START_TOKEN
-
-    steps = model.cfg.text_len - 1 if steps is None else steps
-    text = torch.full((latent.shape[0], 1), START_TOKEN, dtype=torch.long, device=latent.device)
-    state, all_logits = None, []
-    for _ in range(steps):
-        logits, state = model._dec.decode_step(text, latent, state)
-        all_logits.append(logits)
-        text = torch.cat([text, torch.argmax(logits, dim=-1, keepdim=True)], dim=-1)
-    return text, torch.stack(all_logits, 1)
-
-
 def _model_and_inputs(decoder: str, n_frames: int, batch: int, device, use_trained: bool, seed: int = 0):
     """A model (trained weights from results/q3/runs when present and of this shape) and features
     (real test features when present), else random init and random features."""
@@ -659,22 +604,22 @@ def bench_q3_model(decoder: str, shape: str, n_frames: int, train_batch: int, ev
     steps = None if not quick else 20
     with torch.no_grad():
         latent = model.encode(eval_audio)
+        greedy_decode(model, latent=latent, steps=2, cache=False)
         greedy_decode(model, latent=latent, steps=2)
-        cached_greedy_decode(model, latent, steps=2)
         enc_times = _best_time(lambda: model.encode(eval_audio), 1 if heavy else 3, sync)
         reps = 1 if (quick or heavy) else 2
-        orig_times = _best_time(lambda: greedy_decode(model, latent=latent, steps=steps), reps, sync)
-        cached_times = _best_time(lambda: cached_greedy_decode(model, latent, steps=steps), reps, sync)
-        ref_text, ref_logits = reference_greedy_logits(model, latent, steps)
-        new_text, new_logits = cached_greedy_decode(model, latent, steps, return_logits=True)
-        # the cost of one decode step at prefix length t, as the model does it now
+        orig_times = _best_time(lambda: greedy_decode(model, latent=latent, steps=steps, cache=False), reps, sync)
+        cached_times = _best_time(lambda: greedy_decode(model, latent=latent, steps=steps), reps, sync)
+        ref_text, ref_logits = greedy_decode(model, latent=latent, steps=steps, cache=False, return_logits=True)
+        new_text, new_logits = greedy_decode(model, latent=latent, steps=steps, return_logits=True)
+        # the cost of one decode step at prefix length t, the original's way (prefix re-run)
         ca = model._dec._cross_att._att
         cross_kv_times = _best_time(lambda: (ca._key(latent), ca._value(latent)), 3, sync)
         step_times = {}
         if decoder == "transformer":
             for t in (1, 25, 50, text_len - 1):
                 prefix = ref_text[:, :t]
-                step_times[t] = min(_best_time(lambda: model._dec.decode_step(prefix, latent), 3, sync))
+                step_times[t] = min(_best_time(lambda: model._dec.decode_step_full(prefix, latent), 3, sync))
     n_steps = steps or text_len - 1
     orig, cached = min(orig_times), min(cached_times)
     enc = min(enc_times)
@@ -716,11 +661,10 @@ def q3_flops_per_sample(decoder: str, n_frames: int) -> dict:
         teacher_forced_loss(model, audio, text, 0.1).backward()
     train = fc.get_total_flops()
     with FlopCounterMode(display=False) as fc, torch.no_grad():
-        greedy_decode(model, audio)
+        greedy_decode(model, audio, cache=False)
     decode = fc.get_total_flops()
-    with FlopCounterMode(display=False) as fc:
-        cached_greedy_decode(model, model.encode(audio).detach())
-        model.encode(audio)
+    with FlopCounterMode(display=False) as fc, torch.no_grad():
+        greedy_decode(model, audio)
     decode_cached = fc.get_total_flops()
     return {"train_flops": train, "decode_flops": decode, "decode_cached_flops": decode_cached}
 
@@ -747,12 +691,14 @@ def bench_q3(quick: bool = False, log=print) -> dict:
         where = f"{r['decoder']}, {r['shape']} ({r['n_frames']} frames), {r['device'].split(':')[0]}"
         figs.append(figure(f"Q3 training, {where}", round(r["train_samples_per_s"], 2), "samples/s",
                            note=f"batch {r['train_batch']}, {r['threads']} thread(s)"))
-        figs.append(figure(f"Q3 greedy decoding, {where}", round(r["decode_samples_per_s"], 2), "samples/s",
+        figs.append(figure(f"Q3 greedy decoding without a cache (original), {where}",
+                           round(r["decode_samples_per_s"], 2), "samples/s",
                            note=f"batch {r['eval_batch']}, {r['decode_steps']} steps, encoder included"))
-        figs.append(figure(f"Q3 decoding with a KV cache, {where}", round(r["decode_cached_samples_per_s"], 2),
+        figs.append(figure(f"Q3 greedy decoding with the KV cache (pipeline), {where}",
+                           round(r["decode_cached_samples_per_s"], 2),
                            "samples/s", "tokens identical", r["cached_tokens_identical"],
                            f"decode loop {r['kv_cache_decode_loop_speedup']:.2f}x faster; max |logit diff| "
-                           f"{r['cached_max_abs_logit_diff']:.1e}; measured with a cached decoder in benchmarks.py"))
+                           f"{r['cached_max_abs_logit_diff']:.1e}"))
         steps = r["decode_step_s_by_prefix_length"]
         if steps:
             last = max(steps, key=int)
