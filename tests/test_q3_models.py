@@ -200,6 +200,39 @@ def test_greedy_decode_matches_teacher_forced_forward(decoder):
     del text
 
 
+def whisper_attention(att, x, mask=None):
+    """Whisper's MultiHeadAttention.forward, written out: q, then k, then v, then attention."""
+    q = att._query(x)
+    k = att._key(x)
+    v = att._value(x)
+    n_batch, n_ctx, n_state = q.shape
+    scale = (n_state // att._n_heads) ** -0.25
+    q = q.view(*q.shape[:2], att._n_heads, -1).permute(0, 2, 1, 3) * scale
+    k = k.view(*k.shape[:2], att._n_heads, -1).permute(0, 2, 3, 1) * scale
+    v = v.view(*v.shape[:2], att._n_heads, -1).permute(0, 2, 1, 3)
+    qk = q @ k
+    if mask is not None:
+        qk = qk + mask[:n_ctx, :n_ctx]
+    w = torch.nn.functional.softmax(qk.float(), dim=-1).to(q.dtype)
+    return att._out((w @ v).permute(0, 2, 1, 3).flatten(start_dim=2))
+
+
+def test_self_attention_gradients_are_the_originals_bit_for_bit():
+    """The three projections of one input are recorded in the original's order (q, k, v):
+    autograd sums their gradients into the input in that order, so another order changes the
+    training run's bits (it did once, when the KV cache came in)."""
+    torch.manual_seed(0)
+    att = AM.MultiHeadAttention(24, 2)
+    x = torch.randn(3, 7, 24, requires_grad=True)
+    mask = AM.causal_mask(7)
+    grads = []
+    for fn in (lambda: att(x, mask=mask), lambda: whisper_attention(att, x, mask)):
+        x.grad = None
+        fn().pow(2).sum().backward()
+        grads.append(x.grad.clone())
+    assert torch.equal(grads[0], grads[1])
+
+
 @pytest.mark.parametrize("decoder", AM.DECODERS)
 def test_kv_cache_gives_the_original_decodings_tokens(decoder):
     """The cached decode (the pipeline's) against the original's (prefix re-run, encoder output

@@ -104,8 +104,11 @@ class MultiHeadAttention(torch.nn.Module):
         xa: Optional[torch.Tensor] = None,
         mask: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
+        # q before k and v, as the skeleton: the order the three projections are recorded in
+        # sets the order autograd sums their gradients into x, i.e. the training run's bits
+        q = self._query(x)
         k, v = self.keys_values(x if xa is None else xa)
-        return self.attend(x, k, v, mask)
+        return self._out(self._qkv_attention(q, k, v, mask))
 
     def keys_values(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The key and value projections of ``x``: what a KV cache keeps."""
