@@ -296,7 +296,7 @@ def bench_q2_loop(quick: bool = False, rounds: Optional[int] = None, n_train: Op
     """Pipeline loop vs homework-style loop vs arithmetic limit, one thread, side by side."""
     threads = runtime.configure_threads(1)
     runtime.enable_determinism()
-    n_train = n_train or (2000 if quick else 15000)  # 15,000: the default config's training set
+    n_train = n_train or (2000 if quick else 12000)  # 12,000: the default config's training set
     rounds = rounds or (1 if quick else 3)
     arrays = synthetic_oct.generate(n_train=n_train, n_val=1500 if not quick else 300, n_test=1000, seed=0,
                                     faint_fraction=0.2, noise_looks=6.0)
