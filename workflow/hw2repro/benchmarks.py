@@ -291,6 +291,41 @@ def step_floor(settings: Q2Settings, data_np: dict, n_steps: int, seed: int) -> 
     return (time.perf_counter() - t0) / n_steps
 
 
+def step_profile(settings: Q2Settings, data_np: dict, seed: int, n_steps: int = 200, top: int = 6) -> dict:
+    """Where one training step's time goes: torch.profiler's self CPU time per aten op over
+    ``n_steps`` steps of the pipeline's loop body, as shares of the total."""
+    from torch.profiler import ProfilerActivity, profile
+
+    runtime.seed_everything(seed)
+    X = torch.from_numpy(data_np["train"][0])
+    y = torch.from_numpy(data_np["train"][1])
+    model = cnn.build(settings.pooling, settings.dropout)
+    optimizer = cnn_training.make_optimizer(settings.optimizer, model.parameters(), settings.lr, settings.l2_decay)
+    criterion = nn.NLLLoss()
+    order = cnn_training.epoch_permutation(X.shape[0])
+    bs = settings.batch_size
+    model.train()
+
+    def step(i):
+        idx = order[i * bs:(i + 1) * bs]
+        optimizer.zero_grad()
+        criterion(model(X[idx]), y[idx]).backward()
+        optimizer.step()
+
+    for i in range(20):
+        step(i)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for i in range(n_steps):
+            step(i)
+    ops = [e for e in prof.key_averages() if e.key.startswith("aten::")]
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    ops.sort(key=lambda e: e.self_cpu_time_total, reverse=True)
+    return {"n_steps": n_steps, "self_cpu_us_per_step": total / n_steps,
+            "top_ops": [{"op": e.key, "share": e.self_cpu_time_total / total,
+                         "us_per_call": e.self_cpu_time_total / max(e.count, 1)} for e in ops[:top]]}
+
+
 def bench_q2_loop(quick: bool = False, rounds: Optional[int] = None, n_train: Optional[int] = None,
                   pooling: str = "max", seed: int = 42, log=print) -> dict:
     """Pipeline loop vs homework-style loop vs arithmetic limit, one thread, side by side."""
@@ -327,6 +362,7 @@ def bench_q2_loop(quick: bool = False, rounds: Optional[int] = None, n_train: Op
     floor_s = min(step_floor(settings, data_np, n_steps, seed) for _ in range(rounds))
     floor_sps = settings.batch_size / floor_s
     log(f"  forward+backward+SGD alone: {floor_s * 1e3:.2f} ms per step ({floor_sps:.0f} samples/s)")
+    profile_ = step_profile(settings, data_np, seed)
     flops = training_flops_per_sample(cnn.build(pooling, 0.7))
     rate = matmul_rate(threads=threads, min_time=0.5 if quick else 2.0)
     limit = rate["gflops"] * 1e9 / flops["training_flops"]
@@ -350,6 +386,7 @@ def bench_q2_loop(quick: bool = False, rounds: Optional[int] = None, n_train: Op
         "matmul": rate,
         "step_floor_s": floor_s,
         "step_floor_samples_per_s": floor_sps,
+        "step_profile": profile_,
         "arithmetic_limit_samples_per_s": limit,
         "fraction_of_limit": sps["pipeline"] / limit,
         "figures": [
@@ -365,6 +402,11 @@ def bench_q2_loop(quick: bool = False, rounds: Optional[int] = None, n_train: Op
             figure("Q2 forward+backward+SGD alone (no loop around it)", round(floor_sps), "samples/s",
                    note=f"{floor_s * 1e3:.2f} ms per step on one fixed batch; the most a loop change can give: "
                         f"{floor_sps / sps['homework']:.2f}x over the homework loop"),
+            figure("Q2 step: largest ops (self CPU time)",
+                   round(sum(o["share"] for o in profile_["top_ops"][:3]), 2), "share",
+                   note=", ".join(f"{o['op'].removeprefix('aten::')} {o['share']:.0%} ({o['us_per_call']:.0f} us/call)"
+                                  for o in profile_["top_ops"][:4])
+                   + "; fixed kernels: a faster one changes the bits"),
             figure("Q2 arithmetic limit", round(limit), "samples/s",
                    note=f"{flops['training_flops'] / 1e6:.2f} MFLOP/sample / {rate['gflops']:.1f} GFLOP/s "
                         f"(1-thread {rate['n']}^3 matmul)"),
