@@ -26,13 +26,15 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=REPO / "results" / "bench", help="output folder")
     parser.add_argument("--noop-dir", type=Path, default=None,
                         help="workflow folder with complete results for the noop section (default: this repository)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep the pipeline section's from-scratch runs here (cores1/, cores2/) instead of a temporary folder")
     parser.add_argument("--summary-only", action="store_true", help="rebuild summary.md from the JSON files present")
     args = parser.parse_args(argv)
     if args.summary_only:
         print(benchmarks.write_summary(args.out))
         return 0
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
-    benchmarks.run(sections, args.quick, args.out, noop_dir=args.noop_dir, log=lambda m: print(m, flush=True))
+    benchmarks.run(sections, args.quick, args.out, noop_dir=args.noop_dir, keep=args.keep, log=lambda m: print(m, flush=True))
     print((args.out / "summary.md").read_text())
     return 0
 

@@ -865,7 +865,8 @@ def write_summary(bench_dir: Path) -> Path:
     return out
 
 
-def run(sections, quick: bool, out_dir: Path, noop_dir: Optional[Path] = None, log=print) -> dict:
+def run(sections, quick: bool, out_dir: Path, noop_dir: Optional[Path] = None, keep: Optional[Path] = None,
+        log=print) -> dict:
     """Run the chosen sections in a fixed order, write each JSON as it finishes, then the summary."""
     out_dir.mkdir(parents=True, exist_ok=True)
     unknown = set(sections) - set(SECTIONS)
@@ -885,7 +886,7 @@ def run(sections, quick: bool, out_dir: Path, noop_dir: Optional[Path] = None, l
         elif name == "q3":
             res = bench_q3(quick=quick, log=log)
         else:
-            res = bench_pipeline(quick=quick, log=log)
+            res = bench_pipeline(quick=quick, keep=keep, log=log)
         res["section_seconds"] = time.perf_counter() - t0
         (out_dir / f"{name}.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
         log(f"{name}: done in {res['section_seconds']:.0f} s -> {out_dir / (name + '.json')}")
