@@ -15,7 +15,7 @@ help:
 	@echo "make run       install, then run the default pipeline (snakemake --cores $(CORES))"
 	@echo "make test      install, then run the test suite (unit + real Snakemake runs)"
 	@echo "make test-slurm  the tiny pipeline on a real one-node SLURM started here (root, apt-get)"
-	@echo "make bench     benchmarks -> results/bench/summary.md (the pipeline section: 20+ min)"
+	@echo "make bench     benchmarks -> results/bench/summary.md (the pipeline section: ~30 min)"
 	@echo "make bench-quick  the same at small sizes (about 5 min)"
 	@echo "make lint      snakemake --lint"
 	@echo "make report    snakemake --report results/snakemake_report.html (after a run)"
@@ -47,7 +47,7 @@ test-slurm: install
 	HW2REPRO_SLURM_TEST=1 timeout -k 60 900 $(BIN)/python -m pytest -q -s -rA -m slurm tests/test_slurm.py
 
 # Benchmarks (not part of `make test`): results/bench/<section>.json and results/bench/summary.md.
-# The pipeline section runs the default pipeline twice from scratch (--cores 1, --cores 2): 20+ min.
+# The pipeline section runs the default pipeline twice from scratch (--cores 1, --cores 2): ~30 min.
 # Sections: BENCH_ARGS="--only q2-loop,noop,dag,q3,pipeline"
 bench: install
 	$(BIN)/python bench/run_benchmarks.py $(BENCH_ARGS)

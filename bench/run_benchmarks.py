@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The benchmark suite (``make bench``): writes results/bench/<section>.json and results/bench/summary.md.
 
-    python bench/run_benchmarks.py                         # every section at full size (pipeline: ~20+ min)
+    python bench/run_benchmarks.py                         # every section at full size (pipeline: ~30 min)
     python bench/run_benchmarks.py --only q2-loop,noop,dag  # some sections
     python bench/run_benchmarks.py --quick                  # smaller sizes, reduced pipeline config (minutes)
 
