@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+# one definition each, shared with the benchmark suite: what a run needs, how Snakemake is called,
+# and the tiny config (config/tiny.yaml)
+from hw2repro.benchmarks import copy_workflow, snakemake_cmd
+from hw2repro.benchmarks import quick_pipeline_config as tiny_config
+
 REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-WORKFLOW_FILES = ["Snakefile", "workflow", "config", "report", "envs"]
+SNAKEMAKE = snakemake_cmd()
 
 
 def make_octmnist_arrays(n_train=64, n_val=32, test_counts=(200, 60, 50, 250), seed=0) -> dict:
@@ -35,18 +37,6 @@ def octmnist_arrays():
     return make_octmnist_arrays()
 
 
-def copy_workflow(dest: Path) -> Path:
-    """Copy the parts of the repository a run needs (not results/, not .venv) into ``dest``."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
-
-
 def write_config(path: Path, config: dict) -> Path:
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -57,11 +47,6 @@ def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
-
-
-def tiny_config() -> dict:
-    """The smallest config that still exercises every rule (config/tiny.yaml), a fresh dict per call."""
-    return yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
 
 
 def load_default_config() -> dict:

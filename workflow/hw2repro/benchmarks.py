@@ -268,26 +268,33 @@ def _timed(fn: Callable, seed: int, *args) -> tuple[float, dict]:
     return time.perf_counter() - t0, out
 
 
-def step_floor(settings: Q2Settings, data_np: dict, n_steps: int, seed: int) -> float:
-    """Seconds per optimizer step on one fixed, pre-made batch: forward, backward and SGD only, no
-    batching, shuffling or loss bookkeeping; what no change to the loop around the model can beat."""
+def _q2_training_step(settings: Q2Settings, seed: int) -> Callable:
+    """A freshly seeded model, optimizer and loss; returns ``step(X, y)``: forward, backward, update."""
     runtime.seed_everything(seed)
-    X = torch.from_numpy(data_np["train"][0][: settings.batch_size])
-    y = torch.from_numpy(data_np["train"][1][: settings.batch_size])
     model = cnn.build(settings.pooling, settings.dropout)
     optimizer = cnn_training.make_optimizer(settings.optimizer, model.parameters(), settings.lr, settings.l2_decay)
     criterion = nn.NLLLoss()
     model.train()
 
-    def steps(n):
-        for _ in range(n):
-            optimizer.zero_grad()
-            criterion(model(X), y).backward()
-            optimizer.step()
+    def step(X, y):
+        optimizer.zero_grad()
+        criterion(model(X), y).backward()
+        optimizer.step()
 
-    steps(20)
+    return step
+
+
+def step_floor(settings: Q2Settings, data_np: dict, n_steps: int, seed: int) -> float:
+    """Seconds per optimizer step on one fixed, pre-made batch: forward, backward and SGD only, no
+    batching, shuffling or loss bookkeeping; what no change to the loop around the model can beat."""
+    step = _q2_training_step(settings, seed)
+    X = torch.from_numpy(data_np["train"][0][: settings.batch_size])
+    y = torch.from_numpy(data_np["train"][1][: settings.batch_size])
+    for _ in range(20):
+        step(X, y)
     t0 = time.perf_counter()
-    steps(n_steps)
+    for _ in range(n_steps):
+        step(X, y)
     return (time.perf_counter() - t0) / n_steps
 
 
@@ -296,32 +303,21 @@ def step_profile(settings: Q2Settings, data_np: dict, seed: int, n_steps: int = 
     ``n_steps`` steps of the pipeline's loop body, as shares of the total."""
     from torch.profiler import ProfilerActivity, profile
 
-    runtime.seed_everything(seed)
+    step = _q2_training_step(settings, seed)
     X = torch.from_numpy(data_np["train"][0])
     y = torch.from_numpy(data_np["train"][1])
-    model = cnn.build(settings.pooling, settings.dropout)
-    optimizer = cnn_training.make_optimizer(settings.optimizer, model.parameters(), settings.lr, settings.l2_decay)
-    criterion = nn.NLLLoss()
-    order = cnn_training.epoch_permutation(X.shape[0])
-    bs = settings.batch_size
-    model.train()
-
-    def step(i):
-        idx = order[i * bs:(i + 1) * bs]
-        optimizer.zero_grad()
-        criterion(model(X[idx]), y[idx]).backward()
-        optimizer.step()
-
-    for i in range(20):
-        step(i)
+    batches = cnn_training.epoch_permutation(X.shape[0]).split(settings.batch_size)
+    warm_up, profiled = batches[:20], batches[20:20 + n_steps]
+    for idx in warm_up:
+        step(X[idx], y[idx])
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for i in range(n_steps):
-            step(i)
+        for idx in profiled:
+            step(X[idx], y[idx])
     events = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in events)
     ops = [e for e in events if e.key.startswith("aten::")]
     ops.sort(key=lambda e: e.self_cpu_time_total, reverse=True)
-    return {"n_steps": n_steps, "self_cpu_us_per_step": total / n_steps,
+    return {"n_steps": len(profiled), "self_cpu_us_per_step": total / len(profiled),
             "top_ops": [{"op": e.key, "share": e.self_cpu_time_total / total,
                          "us_per_call": e.self_cpu_time_total / max(e.count, 1)} for e in ops[:top]]}
 
