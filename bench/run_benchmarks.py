@@ -1,11 +1,11 @@
 #!/usr/bin/env python
-"""The benchmark suite (``make bench``): writes results/bench/<section>.json and results/bench/summary.md.
+"""The benchmark suite (``make bench``): writes bench/results/<section>.json and bench/results/summary.md.
 
     python bench/run_benchmarks.py                         # every section at full size (pipeline: ~30 min)
     python bench/run_benchmarks.py --only q2-loop,noop,dag  # some sections
     python bench/run_benchmarks.py --quick                  # smaller sizes, reduced pipeline config (minutes)
 
-The logic is in workflow/hw2repro/benchmarks.py.
+The logic is in bench/benchmarks.py.
 """
 
 import argparse
@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "workflow"))
+sys.path[:0] = [str(REPO / "workflow"), str(REPO / "tests")]  # the package and the test harness
 
-from hw2repro import benchmarks  # noqa: E402
+import benchmarks  # noqa: E402 (bench/, beside this file)
 
 
 def main(argv=None):
@@ -23,7 +23,7 @@ def main(argv=None):
     parser.add_argument("--only", default=",".join(benchmarks.SECTIONS),
                         help=f"comma-separated sections (default: all): {','.join(benchmarks.SECTIONS)}")
     parser.add_argument("--quick", action="store_true", help="smaller sizes; the pipeline on a reduced config")
-    parser.add_argument("--out", type=Path, default=REPO / "results" / "bench", help="output folder")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="output folder")
     parser.add_argument("--noop-dir", type=Path, default=None,
                         help="workflow folder with complete results for the noop section (default: this repository)")
     parser.add_argument("--keep", type=Path, default=None,

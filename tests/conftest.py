@@ -11,10 +11,7 @@ import yaml
 
 # one definition each, shared with the benchmark suite: what a run needs, how Snakemake is called,
 # and the tiny config (config/tiny.yaml)
-from hw2repro.benchmarks import copy_workflow, snakemake_cmd
-from hw2repro.benchmarks import quick_pipeline_config as tiny_config
-
-REPO = Path(__file__).resolve().parents[1]
+from harness import REPO, copy_workflow, snakemake_cmd, tiny_config
 SNAKEMAKE = snakemake_cmd()
 
 

@@ -5,8 +5,10 @@ import json
 import pytest
 import torch
 
-from hw2repro import benchmarks, cnn, octmnist
-from hw2repro.cnn_training import Q2Settings
+import benchmarks
+from hw2repro.q2 import model as cnn
+from hw2repro.q2 import octmnist
+from hw2repro.q2.train import Q2Settings
 
 from conftest import make_octmnist_arrays
 

@@ -5,9 +5,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from hw2repro import cnn, cnn_training, octmnist, runtime
+from hw2repro import runtime
+from hw2repro.q2 import model as cnn
+from hw2repro.q2 import octmnist
+from hw2repro.q2 import train as cnn_training
 from hw2repro.checkpoint import EpochCheckpoint
-from hw2repro.cnn_training import Q2Settings
+from hw2repro.q2.train import Q2Settings
 
 from conftest import make_octmnist_arrays
 
@@ -97,7 +100,7 @@ def test_resume_from_checkpoint_equals_uninterrupted(tmp_path):
     full = cnn_training.train(settings, data, log=lambda m: None)
 
     # Run 2 of 3 epochs with checkpoints, as a job killed after epoch 2 would have left them.
-    ckpt = EpochCheckpoint(tmp_path / "resume.pt", settings.as_dict())
+    ckpt = EpochCheckpoint(tmp_path / "resume.pt", settings.as_dict(), code=cnn_training.__name__)
     runtime.seed_everything(1)
     cnn_training.train(Q2Settings("max", 0.05, 1, epochs=2), data, checkpoint=ckpt, log=lambda m: None)
     runtime.seed_everything(1)  # the restarted job seeds again; the checkpoint's RNG state wins
@@ -110,11 +113,11 @@ def test_resume_from_checkpoint_equals_uninterrupted(tmp_path):
 
 def test_checkpoint_with_other_settings_is_ignored(tmp_path):
     data = tiny_data()
-    ckpt = EpochCheckpoint(tmp_path / "resume.pt", {"lr": 0.05})
+    ckpt = EpochCheckpoint(tmp_path / "resume.pt", {"lr": 0.05}, code=cnn_training.__name__)
     runtime.seed_everything(1)
     cnn_training.train(Q2Settings("max", 0.05, 1, epochs=1), data, checkpoint=ckpt, log=lambda m: None)
     messages = []
-    other = EpochCheckpoint(tmp_path / "resume.pt", {"lr": 0.01})
+    other = EpochCheckpoint(tmp_path / "resume.pt", {"lr": 0.01}, code=cnn_training.__name__)
     runtime.seed_everything(1)
     out = cnn_training.train(Q2Settings("max", 0.01, 1, epochs=1), data, checkpoint=other, log=messages.append)
     assert any("other settings" in m for m in messages)

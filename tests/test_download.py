@@ -6,7 +6,9 @@ import io
 import numpy as np
 import pytest
 
-from hw2repro import download, octmnist
+from hw2repro import download
+from hw2repro.q2 import data as octmnist_data
+from hw2repro.q2 import octmnist
 from hw2repro.download import DownloadError
 
 from conftest import make_octmnist_arrays
@@ -69,6 +71,6 @@ def test_octmnist_download_source_end_to_end(tmp_path):
     cfg = {"source": "download", "url": None, "md5": hashlib.md5(blob).hexdigest(), "size": len(blob)}
     with serve_bytes({"/octmnist.npz": blob}) as (url, _):
         cfg["url"] = f"{url}/octmnist.npz"
-        octmnist.prepare(cfg, tmp_path / "o.npz", tmp_path / "o.json", tmp_path / "dl", log=lambda m: None)
+        octmnist_data.prepare(cfg, tmp_path / "o.npz", tmp_path / "o.json", tmp_path / "dl", log=lambda m: None)
     assert octmnist.load_npz(tmp_path / "o.npz")["test_labels"].shape == (560, 1)
     assert (tmp_path / "dl" / "octmnist.npz").exists()  # the verified download is kept as a cache

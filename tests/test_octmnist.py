@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from hw2repro import octmnist
-from hw2repro.octmnist import DataError, TEST_SUBSET_COUNTS
+from hw2repro.q2 import data as octmnist_data
+from hw2repro.q2 import octmnist
+from hw2repro.q2.octmnist import DataError, TEST_SUBSET_COUNTS
 
 from conftest import make_octmnist_arrays
 
@@ -70,7 +71,7 @@ def test_prepare_from_file_round_trips(tmp_path, octmnist_arrays):
     src = tmp_path / "mine.npz"
     np.savez(src, **octmnist_arrays)
     out, meta = tmp_path / "out.npz", tmp_path / "out.json"
-    octmnist.prepare({"source": "file", "path": str(src)}, out, meta, tmp_path / "dl", log=lambda m: None)
+    octmnist_data.prepare({"source": "file", "path": str(src)}, out, meta, tmp_path / "dl", log=lambda m: None)
     loaded = octmnist.load_npz(out)
     for k in octmnist.KEYS:
         np.testing.assert_array_equal(loaded[k], octmnist_arrays[k])

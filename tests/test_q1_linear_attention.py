@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import torch
 
-from hw2repro import linear_attention as la
-from hw2repro import q1_benchmark as qb
+from hw2repro.q1 import attention as la
+from hw2repro.q1 import scaling as qb
 
 torch.set_num_threads(1)
 F64 = torch.float64
@@ -255,7 +255,8 @@ def test_scaling_rule_logic_on_tiny_sizes():
 
 
 def test_figures_on_tiny_results(tmp_path):
-    from hw2repro import plotting, q1_plots
+    from hw2repro import plotting
+    from hw2repro.q1 import figures as q1_plots
 
     out = qb.scaling_tables(TINY_SCALING, seed=0, threads=1)
     _, sweep = la.verification_tables(TINY_VERIFY, TINY_APPROX, seed=0)

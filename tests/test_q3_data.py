@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hw2repro import download as dl  # noqa: E402
-from hw2repro import ljspeech as lj  # noqa: E402
-from hw2repro import speech_corpus as sc  # noqa: E402
-from hw2repro.errors import InputError  # noqa: E402
-from hw2repro.io import read_json  # noqa: E402
-from hw2repro.text import CHAR_TO_ID  # noqa: E402
+from hw2repro import download as dl
+from hw2repro.q3 import data as lj_data
+from hw2repro.q3 import ljspeech as lj
+from hw2repro.q3.corpus import espeak, grammar
+from hw2repro.q3.corpus import writer as sc
+from hw2repro.errors import InputError
+from hw2repro.io import read_json
+from hw2repro.q3.text import CHAR_TO_ID
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -300,7 +301,7 @@ def test_corrupt_archive(tmp_path):
 def test_prepare_download_and_path(tmp_path, server):
     cfg = {"source": "download", "url": server["url"], "sha256": server["sha256"], "size": server["size"],
            "expected_rows": 40}
-    info = lj.prepare(cfg, tmp_path / "ljspeech.json", tmp_path / "data", tmp_path / "dl", log=lambda m: None)
+    info = lj_data.prepare(cfg, tmp_path / "ljspeech.json", tmp_path / "data", tmp_path / "dl", log=lambda m: None)
     manifest = read_json(tmp_path / "ljspeech.json")
     assert manifest == info
     assert manifest["folder"] == str((tmp_path / "data" / "LJSpeech-1.1").resolve())
@@ -311,12 +312,12 @@ def test_prepare_download_and_path(tmp_path, server):
     # source: path uses the folder where it is, untouched
     user = make_folder(tmp_path / "mine")
     before = sorted((p.name, p.stat().st_mtime_ns) for p in user.rglob("*"))
-    info = lj.prepare({"source": "path", "path": str(user), "expected_rows": None}, tmp_path / "p.json",
+    info = lj_data.prepare({"source": "path", "path": str(user), "expected_rows": None}, tmp_path / "p.json",
                       tmp_path / "data2", tmp_path / "dl2", log=lambda m: None)
     assert info["folder"] == str(user.resolve()) and info["source"] == "path"
     assert sorted((p.name, p.stat().st_mtime_ns) for p in user.rglob("*")) == before
     with pytest.raises(lj.LJSpeechError, match="expected 13,100 rows"):
-        lj.prepare({"source": "path", "path": str(user)}, tmp_path / "q.json", tmp_path / "d", tmp_path / "x",
+        lj_data.prepare({"source": "path", "path": str(user)}, tmp_path / "q.json", tmp_path / "d", tmp_path / "x",
                    log=lambda m: None)
 
 
@@ -324,29 +325,29 @@ def test_prepare_download_and_path(tmp_path, server):
 
 
 def test_number_words():
-    assert sc.number_words(22) == "twenty-two" and sc.number_words(40) == "forty" and sc.number_words(13) == "thirteen"
-    assert [sc.ordinal_words(d) for d in (1, 2, 3, 5, 8, 12, 20, 22, 30, 31)] == [
+    assert grammar.number_words(22) == "twenty-two" and grammar.number_words(40) == "forty" and grammar.number_words(13) == "thirteen"
+    assert [grammar.ordinal_words(d) for d in (1, 2, 3, 5, 8, 12, 20, 22, 30, 31)] == [
         "first", "second", "third", "fifth", "eighth", "twelfth", "twentieth", "twenty-second", "thirtieth",
         "thirty-first"]
-    assert sc.year_words(1963) == "nineteen sixty-three"
-    assert sc.year_words(1805) == "eighteen oh five"
-    assert sc.year_words(1900) == "nineteen hundred"
+    assert grammar.year_words(1963) == "nineteen sixty-three"
+    assert grammar.year_words(1805) == "eighteen oh five"
+    assert grammar.year_words(1900) == "nineteen hundred"
 
 
 def test_sentence_generator_is_deterministic_and_within_limits():
-    cfg = sc.CorpusConfig(n_clips=300, seed=5)
-    a, b = sc.generate_sentences(cfg), sc.generate_sentences(sc.CorpusConfig(n_clips=300, seed=5))
+    cfg = grammar.CorpusConfig(n_clips=300, seed=5)
+    a, b = grammar.generate_sentences(cfg), grammar.generate_sentences(grammar.CorpusConfig(n_clips=300, seed=5))
     assert a == b
-    assert a != sc.generate_sentences(sc.CorpusConfig(n_clips=300, seed=6))
+    assert a != grammar.generate_sentences(grammar.CorpusConfig(n_clips=300, seed=6))
     norm = [n for _, n in a]
     assert len(set(norm)) == len(norm)  # unique
     assert all(cfg.min_chars <= len(n) <= cfg.max_chars for n in norm)
     assert all(c in CHAR_TO_ID for n in norm for c in n.lower())
     words = {w for n in norm for w in n.lower().translate(str.maketrans(",.?-", "    ")).split()}
-    assert words == set(sc.vocabulary(cfg)) or words < set(sc.vocabulary(cfg))
+    assert words == set(grammar.vocabulary(cfg)) or words < set(grammar.vocabulary(cfg))
     # voices / rates / pitches vary and are deterministic too
     plan = sc.plan(cfg)
-    assert plan == sc.plan(sc.CorpusConfig(n_clips=300, seed=5))
+    assert plan == sc.plan(grammar.CorpusConfig(n_clips=300, seed=5))
     assert len({p["voice"] for p in plan}) == len(cfg.voices)
     assert min(p["rate"] for p in plan) >= cfg.rate[0] and max(p["rate"] for p in plan) <= cfg.rate[1]
     assert len({p["pitch"] for p in plan}) > 10
@@ -355,39 +356,39 @@ def test_sentence_generator_is_deterministic_and_within_limits():
 
 
 def test_vocabulary_and_grammar_knobs_shrink_the_corpus():
-    small = sc.vocabulary(sc.CorpusConfig(words_per_class=4, templates=3))
-    large = sc.vocabulary(sc.CorpusConfig(words_per_class=10, templates=12))
+    small = grammar.vocabulary(grammar.CorpusConfig(words_per_class=4, templates=3))
+    large = grammar.vocabulary(grammar.CorpusConfig(words_per_class=10, templates=12))
     assert set(small) < set(large) and len(small) < 40
 
 
 def test_impossible_corpus_settings_fail_clearly():
-    with pytest.raises(sc.CorpusError) as e:
-        sc.generate_sentences(sc.CorpusConfig(n_clips=5000, words_per_class=2, templates=1))
+    with pytest.raises(grammar.CorpusError) as e:
+        grammar.generate_sentences(grammar.CorpusConfig(n_clips=5000, words_per_class=2, templates=1))
     one_line_error(e, "no new one fits")
-    with pytest.raises(sc.CorpusError, match="max_chars"):
-        sc.CorpusConfig.from_dict({"max_chars": 120})
-    with pytest.raises(sc.CorpusError, match="unknown keys"):
-        sc.CorpusConfig.from_dict({"n_clip": 10})
+    with pytest.raises(grammar.CorpusError, match="max_chars"):
+        grammar.CorpusConfig.from_dict({"max_chars": 120})
+    with pytest.raises(grammar.CorpusError, match="unknown keys"):
+        grammar.CorpusConfig.from_dict({"n_clip": 10})
 
 
 def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
     pytest.importorskip("espeakng_loader")
-    engine = sc.ESpeak()
+    engine = espeak.ESpeak()
     assert engine.sample_rate == 22050
     a = engine.synth("On March fifth, Ruby escaped.", "en+m3", 175, 50)
     fast = engine.synth("On March fifth, Ruby escaped.", "en+m3", 300, 50)
     # a fresh engine replays the same calls byte for byte (espeak-ng keeps state in C statics)
-    again = sc.ESpeak()
+    again = espeak.ESpeak()
     assert np.array_equal(again.synth("On March fifth, Ruby escaped.", "en+m3", 175, 50), a)
     assert np.array_equal(again.synth("On March fifth, Ruby escaped.", "en+m3", 300, 50), fast)
     assert a.dtype == np.int16
     assert 0.8 < a.size / 22050 < 4.0 and fast.size < 0.8 * a.size  # rate changes the duration
     assert np.abs(a.astype(float)).max() > 1000  # not silence
-    with pytest.raises(sc.CorpusError, match="'en-gb'"):
+    with pytest.raises(grammar.CorpusError, match="'en-gb'"):
         engine.synth("x", "en-gb", 175, 50)
 
     cfg = {"n_clips": 24, "seed": 3}
-    info = lj.prepare({"source": "synthetic", "synthetic": cfg}, tmp_path / "m.json", tmp_path / "data",
+    info = lj_data.prepare({"source": "synthetic", "synthetic": cfg}, tmp_path / "m.json", tmp_path / "data",
                       tmp_path / "dl", log=lambda m: None)
     folder = tmp_path / "data" / "ljspeech_synthetic"
     assert info["folder"] == str(folder.resolve()) and info["synthetic"] is True and info["rows"] == 24
@@ -396,7 +397,7 @@ def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
     assert all(0.5 < c / 22050 < 5.0 for c in counts)
     assert [p.name for p in tmp_path.joinpath("data").iterdir()] == ["ljspeech_synthetic"]  # no temp folders
     first = (folder / "wavs" / "SY001-0001.wav").read_bytes()
-    lj.prepare({"source": "synthetic", "synthetic": cfg}, tmp_path / "m.json", tmp_path / "data",
+    lj_data.prepare({"source": "synthetic", "synthetic": cfg}, tmp_path / "m.json", tmp_path / "data",
                tmp_path / "dl", log=lambda m: None)
     assert (folder / "wavs" / "SY001-0001.wav").read_bytes() == first  # rebuilt identically
     assert read_json(tmp_path / "m.json")["metadata_sha256"] == info["metadata_sha256"]

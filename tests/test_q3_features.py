@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hw2repro import features as F  # noqa: E402
-from hw2repro import ljspeech as lj  # noqa: E402
-from hw2repro import text  # noqa: E402
+from hw2repro.q3 import features as F
+from hw2repro.q3 import data as lj_data
+from hw2repro.q3 import ljspeech as lj
+from hw2repro.q3 import text
 
 
 # ---------------------------------------------------------------------------- independent numpy versions
@@ -170,7 +170,7 @@ def test_encode_hand_examples():
 
 def test_build_split_on_a_synthetic_corpus(tmp_path):
     pytest.importorskip("espeakng_loader")
-    manifest = lj.prepare({"source": "synthetic", "synthetic": {"n_clips": 20, "seed": 1}}, tmp_path / "m.json",
+    manifest = lj_data.prepare({"source": "synthetic", "synthetic": {"n_clips": 20, "seed": 1}}, tmp_path / "m.json",
                           tmp_path / "data", tmp_path / "dl", log=lambda m: None)
     assert manifest["splits"] == {"train": [0, 15], "val": [15, 16], "test": [16, 20]}
     n_frames = manifest["frames_hop160"]["max"] + 10

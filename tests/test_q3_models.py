@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from hw2repro import asr_models as AM  # noqa: E402
-from hw2repro import asr_training as AT  # noqa: E402
-from hw2repro.runtime import setup_job  # noqa: E402
+from hw2repro.q3 import models as AM
+from hw2repro.q3 import dataset, evaluate, job
+from hw2repro.q3 import train as AT
+from hw2repro.runtime import setup_job
 
 THREADS = 1
 TINY = dict(hidden_dim=16, n_heads=2, feed_forward_dim=32)
@@ -77,7 +77,7 @@ def tiny_settings(decoder="lstm", **kw):
 
 def make_trainer(settings, paths, checkpoint=None):
     setup_job(settings.seed, THREADS, allow_cuda=False)
-    data = {s: AT.load_split(p) for s, p in paths.items()}
+    data = {s: dataset.load_split(p) for s, p in paths.items()}
     return AT.Trainer(settings, data, "cpu", checkpoint_path=checkpoint, log=lambda m: None)
 
 
@@ -306,11 +306,11 @@ def test_loss_counts_padding_and_smooths():
 
 
 def test_load_split_casts_per_batch_and_limits(feature_files):
-    data = AT.load_split(feature_files["train"], limit=5)
+    data = dataset.load_split(feature_files["train"], limit=5)
     assert len(data) == 5 and data.features.dtype == torch.float16 and data.n_frames == 24
     trainer = make_trainer(tiny_settings(train_clips=5), feature_files)
     audio, text = next(iter(trainer._loader("train", shuffle=False)))
-    audio, _ = trainer._to_device(audio, text)
+    audio, _ = dataset.to_device(audio, text, trainer.device)
     assert audio.dtype == torch.float32
 
 
@@ -321,10 +321,10 @@ def test_load_split_rejects_bad_files(tmp_path):
     bad["tokens"] = bad["tokens"][:, :50]
     torch.save(bad, tmp_path / "bad.pt")
     with pytest.raises(InputError, match="tokens"):
-        AT.load_split(tmp_path / "bad.pt")
+        dataset.load_split(tmp_path / "bad.pt")
     torch.save({"features": torch.zeros(2, 80, 10)}, tmp_path / "nokeys.pt")
     with pytest.raises(InputError, match="missing"):
-        AT.load_split(tmp_path / "nokeys.pt")
+        dataset.load_split(tmp_path / "nokeys.pt")
 
 
 def test_tiny_training_lowers_the_loss(feature_files):
@@ -383,9 +383,9 @@ def test_run_training_outputs_and_bitwise_resume(feature_files, tmp_path):
     def run(out, stop=None):
         setup_job(settings.seed, THREADS, allow_cuda=False)
         if stop is None:
-            return AT.run_training(settings, feature_files, out, torch.device("cpu"), env, THREADS,
+            return job.run_training(settings, feature_files, out, torch.device("cpu"), env, THREADS,
                                    log=lambda m: None)
-        data = {s: AT.load_split(p) for s, p in feature_files.items()}
+        data = {s: dataset.load_split(p) for s, p in feature_files.items()}
         AT.Trainer(settings, data, "cpu", out / "resume.pt", log=lambda m: None).fit(stop)
 
     result = run(tmp_path / "a")
@@ -412,21 +412,21 @@ def test_run_training_outputs_and_bitwise_resume(feature_files, tmp_path):
 
 @pytest.mark.parametrize("n", [2, 3, 5, 16, 2620])
 def test_derangement_has_no_fixed_points(n):
-    perm = AT.derangement(n, seed=42)
+    perm = evaluate.derangement(n, seed=42)
     assert sorted(perm.tolist()) == list(range(n))
     assert not np.any(perm == np.arange(n))
-    assert np.array_equal(perm, AT.derangement(n, seed=42))
+    assert np.array_equal(perm, evaluate.derangement(n, seed=42))
 
 
 def test_derangement_needs_two():
     with pytest.raises(ValueError):
-        AT.derangement(1, 0)
+        evaluate.derangement(1, 0)
 
 
 def test_audio_blind_feeds_other_clips(feature_files):
     trainer = make_trainer(tiny_settings(), feature_files)
-    perm = AT.derangement(7, 7)
-    ds = AT._PairDataset(trainer.data["test"], perm)
+    perm = evaluate.derangement(7, 7)
+    ds = dataset.PairDataset(trainer.data["test"], perm)
     for i in range(7):
         audio, text = ds[i]
         assert torch.equal(audio, trainer.data["test"].features[perm[i]])
@@ -435,21 +435,23 @@ def test_audio_blind_feeds_other_clips(feature_files):
 
 def test_comparison_text_follows_the_skeleton():
     target = encode("ab")
-    t, p = AT.comparison_text(target, [0, 9, 10, 11])  # no `>`: last position overwritten
+    t, p = evaluate.comparison_text(target, [0, 9, 10, 11])  # no `>`: last position overwritten
     assert t == "<ab>" and p == "<ab>"
-    assert AT.comparison_text(target, [0, 9, 1, 10, 1])[1] == "<a>"
+    assert evaluate.comparison_text(target, [0, 9, 1, 10, 1])[1] == "<a>"
 
 
 def test_aggregate_table_and_figures(feature_files, tmp_path):
     """q3_aggregate / q3_figures logic on two tiny runs: one row each, published rows beside."""
-    from hw2repro import asr_report, plotting, references
+    from hw2repro import plotting, references
+    from hw2repro.q3 import figures as q3_figures
+    from hw2repro.q3 import summary as asr_report
 
     runs = []
     for decoder in AM.DECODERS:
         settings = tiny_settings(decoder, epochs=2)
         setup_job(settings.seed, THREADS, allow_cuda=False)
         out = tmp_path / f"{decoder}_seed7"
-        AT.run_training(settings, feature_files, out, torch.device("cpu"), {"device": "cpu"}, THREADS,
+        job.run_training(settings, feature_files, out, torch.device("cpu"), {"device": "cpu"}, THREADS,
                         log=lambda m: None)
         runs.append({"decoder": decoder, "seed": 7, "test": out / "test.json", "metrics": out / "metrics.csv"})
     summary, epochs = asr_report.aggregate(runs)
@@ -460,9 +462,9 @@ def test_aggregate_table_and_figures(feature_files, tmp_path):
     assert (table["source"].str.startswith("audio-blind")).sum() == 2
     assert (table["source"].str.contains("report B")).sum() == 2
     refs = references.load(refs_path)
-    figures = [asr_report.loss_figure(epochs, refs, True), asr_report.similarity_figure(epochs, refs, True),
-               asr_report.results_table_figure(table, True)]
-    figures += list(asr_report.original_run_plots(epochs[epochs["decoder"] == "lstm"]).values())
+    figures = [q3_figures.loss_figure(epochs, refs, True), q3_figures.similarity_figure(epochs, refs, True),
+               q3_figures.results_table_figure(table, True)]
+    figures += list(q3_figures.original_run_plots(epochs[epochs["decoder"] == "lstm"]).values())
     for i, fig in enumerate(figures):
         plotting.save(fig, tmp_path / f"fig{i}.png")
         assert (tmp_path / f"fig{i}.png").stat().st_size > 0

@@ -28,7 +28,8 @@ import pytest
 import yaml
 
 from conftest import REPO, snakemake
-from hw2repro import report_tables as rt
+from hw2repro import provenance
+from hw2repro.report import tables as rt
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_FLAGS = [
@@ -147,11 +148,11 @@ def test_benchmark_table_and_totals(tmp_path):
 
 
 def test_provenance_helpers(tmp_path):
-    assert rt.git_info(tmp_path)["commit"].startswith("not a git checkout")
-    a = rt.config_sha256({"q2": {"lrs": [0.1]}, "data": {}})
-    assert a == rt.config_sha256({"data": {}, "q2": {"lrs": [0.1]}}) and len(a) == 64
-    assert a != rt.config_sha256({"q2": {"lrs": [0.01]}, "data": {}})
-    versions = rt.package_versions()
+    assert provenance.git_info(tmp_path)["commit"].startswith("not a git checkout")
+    a = provenance.config_sha256({"q2": {"lrs": [0.1]}, "data": {}})
+    assert a == provenance.config_sha256({"data": {}, "q2": {"lrs": [0.1]}}) and len(a) == 64
+    assert a != provenance.config_sha256({"q2": {"lrs": [0.01]}, "data": {}})
+    versions = provenance.package_versions()
     assert versions["pandas"] == pd.__version__ and versions["python"]
 
 
@@ -172,7 +173,7 @@ def _png(path: Path) -> str:
 def test_build_on_made_up_real_data_results(tmp_path):
     """The whole renderer without a pipeline run: real (not synthetic) data, 3 seeds, Q2 and Q3, Q1 off.
     Published numbers then get a position in our distribution, and no synthetic banner appears."""
-    from hw2repro import report_html
+    from hw2repro.report import html as report_html
 
     res = tmp_path / "results"
     runs = _runs()

@@ -31,7 +31,7 @@ import yaml
 from conftest import REPO, SNAKEMAKE, copy_workflow, tiny_config, write_config
 
 sys.path.insert(0, str(Path(__file__).parent / "slurm"))
-from localslurm import LocalSlurm  # noqa: E402
+from localslurm import LocalSlurm
 
 ENABLE_VAR = "HW2REPRO_SLURM_TEST"
 # What a run against this throw-away cluster adds to the profile: it has no accounting

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from hw2repro import octmnist, synthetic_oct
+from hw2repro.q2 import octmnist
+from hw2repro.q2 import synthetic as synthetic_oct
 
 
 def test_format_matches_the_real_file():

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import code_identity
 from .io import save_torch
 
 
@@ -47,9 +48,12 @@ def set_rng_state(state: dict) -> None:
 class EpochCheckpoint:
     """Save/restore the full training state at epoch boundaries under one path."""
 
-    def __init__(self, path: str | Path, settings: dict):
+    def __init__(self, path: str | Path, settings: dict, code: str):
+        """``settings``: everything that determines the run's numbers; ``code``: the module that
+        trains (its code identity, with all it imports from the package, joins the fingerprint)."""
         self.path = Path(path)
-        self.fingerprint = fingerprint(settings)
+        self.code = code_identity.fingerprint(code)
+        self.fingerprint = fingerprint({"settings": settings, "code": self.code})
 
     def save(self, epoch: int, history: Any, **objects) -> None:
         """``objects``: name -> object with ``state_dict()`` (model, optimizer, scheduler)."""
@@ -57,6 +61,7 @@ class EpochCheckpoint:
             self.path,
             {
                 "fingerprint": self.fingerprint,
+                "code": self.code,
                 "epoch": epoch,
                 "history": history,
                 "rng": rng_state(),
@@ -74,7 +79,8 @@ class EpochCheckpoint:
             log(f"ignoring unreadable checkpoint {self.path}: {exc}")
             return None
         if ckpt.get("fingerprint") != self.fingerprint:
-            log(f"ignoring checkpoint {self.path}: it was written with other settings")
+            other = "code" if ckpt.get("code") not in (None, self.code) else "settings"
+            log(f"ignoring checkpoint {self.path}: it was written with other {other}")
             return None
         for name, obj in objects.items():
             obj.load_state_dict(ckpt["states"][name])

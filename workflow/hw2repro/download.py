@@ -14,20 +14,13 @@ import urllib.request
 from pathlib import Path
 
 from .errors import InputError
+from .io import file_digest
 
 CHUNK = 1 << 20
 
 
 class DownloadError(InputError, RuntimeError):
     """A download that could not be completed or verified; the message says what to do."""
-
-
-def file_digest(path: str | os.PathLike, algorithm: str) -> str:
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify(path: Path, size: int | None, checksums: dict[str, str]) -> None:

@@ -1,4 +1,4 @@
-"""Run-time set-up shared by every job: seeds, thread counts, device choice, provenance.
+"""Run-time set-up shared by every job: seeds, thread counts, device choice.
 
 Why one place: bitwise reproducibility depends on doing these the same way in every script.
 """
@@ -6,12 +6,12 @@ Why one place: bitwise reproducibility depends on doing these the same way in ev
 from __future__ import annotations
 
 import os
-import platform
 import random
-import sys
 
 import numpy as np
 import torch
+
+from .provenance import cpu_model, device_description, environment_info
 
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -51,50 +51,6 @@ def pick_device(allow_cuda: bool = True) -> torch.device:
     if allow_cuda and torch.cuda.is_available():
         return torch.device("cuda")
     return torch.device("cpu")
-
-
-def device_description(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda:{torch.cuda.get_device_name(device)}"
-    return f"cpu:{cpu_model()}"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_isa() -> str:
-    """The widest vector ISA torch dispatches to on this CPU (affects bitwise results)."""
-    try:
-        return torch.backends.cpu.get_cpu_capability()
-    except AttributeError:  # very old torch
-        return "unknown"
-
-
-def environment_info(device: torch.device | None = None, threads: int | None = None) -> dict:
-    """What a reader needs to judge whether bitwise identity should hold elsewhere."""
-    info = {
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "cpu_isa": cpu_isa(),
-        "torch_threads": threads if threads is not None else torch.get_num_threads(),
-        "cuda_available": torch.cuda.is_available(),
-    }
-    if device is not None:
-        info["device"] = device_description(device)
-    if torch.cuda.is_available():
-        info["cuda"] = torch.version.cuda
-    return info
 
 
 def setup_job(seed: int, threads: int, allow_cuda: bool = True) -> tuple[torch.device, dict]:

@@ -1,10 +1,37 @@
 # Shared helpers (functions live here, rules in the per-question files, as --lint asks):
-# config validation, package-code tracking, output paths and target lists.
+# where the workflow lives, config defaults and validation, derived code inputs, output paths and
+# target lists.
 
+import os
+import sys
 from pathlib import Path
 
+import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
+
+# Every path of the workflow's own files comes from where this file is, not from the working
+# directory: the workflow then runs the same as a module of another workflow or with --directory.
+WORKFLOW_DIR = Path(workflow.current_basedir).resolve().parent  # workflow/
+REPO_DIR = WORKFLOW_DIR.parent
+# The jobs import the package beside this file, whatever else is installed (a moved checkout, an
+# editable install of another one): it goes first on the path, here and in every job's environment.
+sys.path.insert(0, str(WORKFLOW_DIR))
+os.environ["PYTHONPATH"] = os.pathsep.join([str(WORKFLOW_DIR), *filter(None, [os.environ.get("PYTHONPATH")])])
+
+from hw2repro import code_identity, labels  # noqa: E402 (needs the path above)
+
+
+def workflow_file(*parts):
+    """A file of the workflow as Snakemake should record it: relative to the working directory, so a
+    copied or moved checkout (results and .snakemake included) is up to date where it lands."""
+    return os.path.relpath(REPO_DIR.joinpath(*parts))
+
+
+def code_of(script):
+    """A rule's code inputs: the package modules its script imports, directly or not (read from the
+    source by hw2repro.code_identity, never listed by hand)."""
+    return [workflow_file(p.relative_to(REPO_DIR)) for p in code_identity.script_modules(WORKFLOW_DIR / "scripts" / script)]
 
 
 def config_error_line(error):
@@ -13,21 +40,23 @@ def config_error_line(error):
     return f"invalid config: {key or '(top level)'}: {error.message}"
 
 
+# config/config.yaml holds every key and its default; what the user gives (--configfile, --config,
+# a host workflow's module config) is merged over it.
+DEFAULT_CONFIG = workflow_file("config", "config.yaml")
+_merged = yaml.safe_load(Path(DEFAULT_CONFIG).read_text())
+update_config(_merged, config)
+config.clear()
+config.update(_merged)
 try:
-    validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+    validate(config, schema="../schemas/config.schema.yaml")
 except WorkflowError as exc:  # Snakemake's own message dumps the whole schema: say it in one line
     detail = exc.__context__  # the jsonschema ValidationError it was raised from
     if not hasattr(detail, "absolute_path"):
         raise
     raise WorkflowError(config_error_line(detail)) from None
 
-PACKAGE_DIR = Path(workflow.basedir) / "workflow" / "hw2repro"
 RESULTS = "results"
-
-
-def pkg(*modules):
-    """Package modules a script imports, declared as inputs so editing one re-runs its jobs."""
-    return [str(PACKAGE_DIR / "__init__.py")] + [str(PACKAGE_DIR / f"{m}.py") for m in modules]
+REFERENCES = workflow_file("config", "references.yaml")
 
 
 # ---- Q2: CNN on OCTMNIST ----
@@ -53,7 +82,7 @@ def q2_run(pooling, lr, seed):
     return f"{Q2_DIR}/runs/{pooling}_lr{lr}_seed{seed}"
 
 
-POOLING_LABEL = {"False": "with max-pooling", "True": "without max-pooling"}  # by no_maxpool
+POOLING_LABEL = {str(p == "none"): label for p, label in labels.POOLING.items()}  # by no_maxpool
 Q2_CONFIGS = [(p, fmt_num(lr)) for p in Q2["poolings"] for lr in Q2["lrs"]]
 Q2_RUNS = [q2_run(p, lr, s) for p, lr in Q2_CONFIGS for s in Q2["seeds"]]
 # The homework's figure names: CNN-{training-loss,validation-accuracy}-{lr}-{dropout}-{l2}-{opt}-{no_maxpool}
@@ -115,13 +144,13 @@ def ljspeech_params():
         "path": ("source", "path", "expected_rows"),
         "download": ("source", "url", "sha256", "size", "expected_rows"),
     }[LJ["source"]]
-    return {k: LJ[k] for k in keys if k in LJ}
+    return {k: LJ[k] for k in keys}
 
 
 def ljspeech_rows():
     if LJ["source"] == "synthetic":
         return LJ["synthetic"]["n_clips"]
-    return LJ.get("expected_rows") or LJ_FULL_ROWS
+    return LJ["expected_rows"] or LJ_FULL_ROWS
 
 
 def q3_split_rows(split):
@@ -174,11 +203,11 @@ def q3_train_mem_mb(wildcards, attempt):
     """Activations grow with batch x frames^2 (encoder self-attention): 5.8 GB measured at the
     homework size (batch 64, 2,754 frames) on CPU, ~1.2 GB at 400 frames. Config can override.
     Like q2_train, a retried job (--retries) asks for more on each attempt."""
-    if Q3.get("train_mem_mb"):
+    if Q3["train_mem_mb"]:
         return Q3["train_mem_mb"] * attempt
-    n_frames = config["q3"].get("features", {}).get("n_frames", 2754)
+    n_frames = Q3_FEAT["n_frames"]
     t = (n_frames + 1) // 2
-    attention_mb = Q3.get("batch_size", 64) * Q3.get("n_heads", 2) * t * t * 4 / 2**20
+    attention_mb = Q3["batch_size"] * Q3["n_heads"] * t * t * 4 / 2**20
     return int(1500 + 5 * attention_mb) * attempt
 
 

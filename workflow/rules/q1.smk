@@ -7,7 +7,7 @@
 
 rule q1_verify:
     input:
-        code=pkg("io", "joblog", "runtime", "linear_attention"),
+        code=code_of("q1_verify.py"),
     output:
         verification=report(
             f"{Q1_DIR}/verification.csv",
@@ -37,7 +37,7 @@ rule q1_verify:
 
 rule q1_scaling:
     input:
-        code=pkg("io", "joblog", "runtime", "linear_attention", "q1_benchmark"),
+        code=code_of("q1_scaling.py"),
     output:
         scaling=f"{Q1_DIR}/scaling.csv",
         slopes=f"{Q1_DIR}/scaling_slopes.csv",
@@ -76,7 +76,7 @@ rule q1_figures:
         slopes=rules.q1_scaling.output.slopes,
         crossover=rules.q1_scaling.output.crossover,
         approx=rules.q1_verify.output.approx,
-        code=pkg("io", "joblog", "plotting", "linear_attention", "q1_plots"),
+        code=code_of("q1_figures.py"),
     output:
         scaling_pdf=q1_figure("scaling", "pdf"),
         scaling_png=report(

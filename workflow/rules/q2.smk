@@ -4,7 +4,7 @@
 rule octmnist_data:
     input:
         user_file=lambda w: [OCT["path"]] if OCT["source"] == "file" else [],
-        code=pkg("io", "octmnist", "synthetic_oct", "download"),
+        code=code_of("octmnist_data.py"),
     output:
         npz=f"{RESULTS}/data/octmnist.npz",
         meta=f"{RESULTS}/data/octmnist.json",
@@ -28,7 +28,7 @@ rule octmnist_data:
 rule q2_train:
     input:
         data=rules.octmnist_data.output.npz,
-        code=pkg("io", "runtime", "checkpoint", "octmnist", "cnn", "cnn_training", "metrics"),
+        code=code_of("q2_train.py"),
     output:
         metrics=f"{Q2_DIR}/runs/{{pooling}}_lr{{lr}}_seed{{seed}}/metrics.csv",
         result=f"{Q2_DIR}/runs/{{pooling}}_lr{{lr}}_seed{{seed}}/result.json",
@@ -67,7 +67,7 @@ rule q2_aggregate:
         results=[f"{run}/result.json" for run in Q2_RUNS],
         metrics=[f"{run}/metrics.csv" for run in Q2_RUNS],
         data_meta=rules.octmnist_data.output.meta,
-        code=pkg("io", "q2_summary"),
+        code=code_of("q2_aggregate.py"),
     output:
         summary=f"{Q2_DIR}/summary.csv",
         by_config=f"{Q2_DIR}/summary_by_config.csv",
@@ -91,7 +91,7 @@ rule q2_config_figures:
     localrule: True
     input:
         epochs=rules.q2_aggregate.output.epochs,
-        code=pkg("plotting", "io"),
+        code=code_of("q2_config_figures.py"),
     output:
         loss_pdf=f"{Q2_DIR}/figures/CNN-training-loss-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.pdf",
         loss_png=report(
@@ -131,8 +131,8 @@ rule q2_overview_figure:
     localrule: True
     input:
         summary=rules.q2_aggregate.output.summary,
-        references="config/references.yaml",
-        code=pkg("plotting", "io", "references"),
+        references=REFERENCES,
+        code=code_of("q2_overview_figure.py"),
     output:
         pdf=f"{Q2_DIR}/figures/test_accuracy_overview.pdf",
         png=report(

@@ -8,7 +8,7 @@ rule q3_train:
         train=f"{RESULTS}/q3/features/train.pt",
         val=f"{RESULTS}/q3/features/val.pt",
         test=f"{RESULTS}/q3/features/test.pt",
-        code=pkg("io", "errors", "joblog", "runtime", "checkpoint", "metrics", "asr_models", "asr_training"),
+        code=code_of("q3_train.py"),
     output:
         metrics=report(
             f"{Q3_RUN}/metrics.csv",
@@ -53,7 +53,7 @@ rule q3_aggregate:
     input:
         tests=[f"{q3_run(d, s)}/test.json" for d, s in Q3_RUNS],
         metrics=[f"{q3_run(d, s)}/metrics.csv" for d, s in Q3_RUNS],
-        code=pkg("io", "joblog", "asr_report"),
+        code=code_of("q3_aggregate.py"),
     output:
         summary=report(
             f"{Q3_DIR}/summary.csv",
@@ -84,8 +84,8 @@ rule q3_figures:
     input:
         summary=rules.q3_aggregate.output.summary,
         epochs=rules.q3_aggregate.output.epochs,
-        references="config/references.yaml",
-        code=pkg("io", "plotting", "references", "asr_report"),
+        references=REFERENCES,
+        code=code_of("q3_figures.py"),
     output:
         loss_pdf=f"{Q3_FIG}/loss_train_val.pdf",
         loss_png=report(

@@ -8,9 +8,9 @@ rule ljspeech_data:
         # a local copy's metadata.csv, so editing it re-runs the data rule (when it is missing, the
         # job itself reports the folder and what was expected)
         user=[f"{LJ['path']}/metadata.csv"]
-        if LJ["source"] == "path" and LJ.get("path") and Path(LJ["path"], "metadata.csv").is_file()
+        if LJ["source"] == "path" and LJ["path"] and Path(LJ["path"], "metadata.csv").is_file()
         else [],
-        code=pkg("io", "errors", "joblog", "runtime", "download", "ljspeech", "speech_corpus", "text"),
+        code=code_of("q3_data.py"),
     output:
         manifest=f"{RESULTS}/data/ljspeech.json",
     params:
@@ -35,7 +35,7 @@ rule ljspeech_data:
 rule q3_features:
     input:
         manifest=rules.ljspeech_data.output.manifest,
-        code=pkg("io", "errors", "joblog", "runtime", "features", "ljspeech", "text"),
+        code=code_of("q3_features.py"),
     output:
         features=f"{RESULTS}/q3/features/{{split}}.pt",
     wildcard_constraints:

@@ -5,8 +5,8 @@
 # hw2repro.report_tables (tables, statistics, provenance) and hw2repro.report_html (rendering).
 
 REPORT_DIR = f"{RESULTS}/report"
-REPORT_TEMPLATE_DIR = Path(workflow.basedir) / "report" / "templates"
-REPORT_CAPTION_DIR = Path(workflow.basedir) / "report"
+REPORT_TEMPLATE_DIR = REPO_DIR / "report" / "templates"
+REPORT_CAPTION_DIR = REPO_DIR / "report"
 # A question is in the report when its rules are part of the workflow; the others read "not run".
 REPORT_Q1 = rules.has("q1_figures")
 REPORT_Q2 = rules.has("q2_aggregate")
@@ -66,11 +66,11 @@ rule report:
         else [],
         data_meta=([rules.octmnist_data.output.meta] if REPORT_Q2 else [])
         + ([rules.ljspeech_data.output.manifest] if REPORT_Q3 else []),
-        references="config/references.yaml",
+        references=REFERENCES,
         benchmarks=REPORT_BENCHMARKS,
-        captions=sorted(str(p) for p in REPORT_CAPTION_DIR.glob("q[123]_*.rst")),
-        templates=[str(REPORT_TEMPLATE_DIR / "report.html.j2"), str(REPORT_TEMPLATE_DIR / "report.md.j2")],
-        code=pkg("io", "joblog", "runtime", "report_tables", "report_html"),
+        captions=sorted(workflow_file(p) for p in REPORT_CAPTION_DIR.glob("q[123]_*.rst")),
+        templates=[workflow_file(REPORT_TEMPLATE_DIR / n) for n in ("report.html.j2", "report.md.j2")],
+        code=code_of("build_report.py"),
     output:
         html=report(
             f"{REPORT_DIR}/index.html",
@@ -86,7 +86,7 @@ rule report:
         config=config,
         questions={"q1": REPORT_Q1, "q2": REPORT_Q2, "q3": REPORT_Q3},
         q2_figures=REPORT_Q2_FIGURES,
-        configfiles=[str(f) for f in workflow.configfiles],
+        configfiles=[DEFAULT_CONFIG, *(str(f) for f in workflow.configfiles)],
     log:
         f"{RESULTS}/logs/report/report.log",
     benchmark:

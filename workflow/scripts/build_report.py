@@ -1,12 +1,9 @@
 """Rule report: the compiled reproduction report (results/report/index.html, report.md, tables/*.csv)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
-
-from hw2repro import joblog  # noqa: E402
-from hw2repro.report_html import build  # noqa: E402
+from hw2repro import joblog
+from hw2repro.report.html import build
 
 INPUTS = ("q1_tables", "q1_environment", "q1_figures", "q2_tables", "q2_results", "q2_figures", "q3_tables",
           "q3_figures", "data_meta", "references", "benchmarks", "captions", "templates")

@@ -1,14 +1,9 @@
 """Rule q1_figures: time/memory vs L, error vs scale, M vs D."""
 
-import sys
-from pathlib import Path
+import pandas as pd
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
-
-import pandas as pd  # noqa: E402
-
-from hw2repro import joblog, plotting  # noqa: E402
-from hw2repro import q1_plots  # noqa: E402
+from hw2repro import joblog, plotting
+from hw2repro.q1 import figures as q1_plots
 
 
 def main(smk, log):

@@ -1,12 +1,7 @@
 """Rule q1_scaling: time and peak memory of exact vs. linear attention over L; slopes, crossover."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
-
-from hw2repro import io, joblog, runtime  # noqa: E402
-from hw2repro import q1_benchmark as qb  # noqa: E402
+from hw2repro import io, joblog, runtime
+from hw2repro.q1 import scaling as qb
 
 
 def main(smk, log):

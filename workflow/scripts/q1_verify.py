@@ -1,12 +1,7 @@
 """Rule q1_verify: the Taylor feature maps checked exactly, and their error against softmax."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
-
-from hw2repro import io, joblog, runtime  # noqa: E402
-from hw2repro import linear_attention as la  # noqa: E402
+from hw2repro import io, joblog, runtime
+from hw2repro.q1 import attention as la
 
 
 def main(smk, log):

@@ -1,11 +1,7 @@
 """Rule q2_aggregate: per-run, per-configuration and per-epoch tables for Q2."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
-
-from hw2repro import io, joblog, q2_summary  # noqa: E402
+from hw2repro import io, joblog
+from hw2repro.q2 import summary as q2_summary
 
 
 def main(smk, log):

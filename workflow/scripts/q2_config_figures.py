@@ -1,13 +1,8 @@
 """Rule q2_config_figures: the homework's two figures for one lr x pooling configuration."""
 
-import sys
-from pathlib import Path
+import pandas as pd
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
-
-import pandas as pd  # noqa: E402
-
-from hw2repro import joblog, plotting  # noqa: E402
+from hw2repro import joblog, labels, plotting
 
 
 def main(smk, log):
@@ -19,7 +14,7 @@ def main(smk, log):
                                      ("val_acc", "Validation accuracy", smk.output.acc_pdf, smk.output.acc_png)):
         fig, ax = plotting.new_figure()
         plotting.epoch_curves(ax, run, column, ylabel)
-        ax.set_title(f"lr={smk.params.lr:g}, {plotting.POOLING_LABELS[smk.params.pooling]}")
+        ax.set_title(f"lr={smk.params.lr:g}, {labels.POOLING[smk.params.pooling]}")
         plotting.mark_synthetic(fig, smk.params.synthetic)
         plotting.save(fig, pdf, png)
     log(f"wrote figures for pooling={smk.params.pooling} lr={smk.params.lr}")

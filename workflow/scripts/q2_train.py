@@ -1,15 +1,14 @@
 """Rule q2_train: train one CNN configuration (pooling x lr x seed) and record everything."""
 
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from hw2repro import cnn_training, io, joblog, octmnist, runtime  # noqa: E402
-from hw2repro.checkpoint import EpochCheckpoint  # noqa: E402
+from hw2repro import io, joblog, runtime
+from hw2repro.checkpoint import EpochCheckpoint
+from hw2repro.q2 import octmnist
+from hw2repro.q2 import train as cnn_training
 
 
 def main(smk, log):
@@ -23,8 +22,8 @@ def main(smk, log):
     tensors = octmnist.as_tensors(data, device)
     log("sizes: " + ", ".join(f"{k} {len(y)}" for k, (_, y) in data.items()))
 
-    ckpt = EpochCheckpoint(smk.params.resume, {**settings.as_dict(), "data": smk.input.data,
-                                               "data_mtime": Path(smk.input.data).stat().st_mtime_ns})
+    data_id = {"data": smk.input.data, "data_mtime": Path(smk.input.data).stat().st_mtime_ns}
+    ckpt = EpochCheckpoint(smk.params.resume, {**settings.as_dict(), **data_id}, code=cnn_training.__name__)
     out = cnn_training.train(settings, tensors, checkpoint=ckpt, log=log)
 
     io.write_csv(smk.output.metrics, pd.DataFrame(out["epochs"]).assign(**{

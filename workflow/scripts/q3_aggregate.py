@@ -1,13 +1,8 @@
 """Rule q3_aggregate: one summary row per Q3 run (real and audio-blind scores), all epoch rows."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
-
-from hw2repro import joblog  # noqa: E402
-from hw2repro.asr_report import aggregate  # noqa: E402
-from hw2repro.io import write_csv  # noqa: E402
+from hw2repro import joblog
+from hw2repro.q3.summary import aggregate
+from hw2repro.io import write_csv
 
 
 def main(smk, log):

@@ -3,17 +3,13 @@
 Writes results/data/ljspeech.json (source, folder, rows, metadata SHA-256, splits).
 """
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
-
-from hw2repro import joblog, ljspeech, runtime  # noqa: E402
+from hw2repro import joblog, runtime
+from hw2repro.q3 import data as ljspeech_data
 
 
 def main(smk, log):
     runtime.configure_threads(smk.threads)
-    ljspeech.prepare(smk.params.ljspeech, smk.output.manifest, data_dir=smk.params.data_dir,
+    ljspeech_data.prepare(smk.params.ljspeech, smk.output.manifest, data_dir=smk.params.data_dir,
                      download_dir=smk.params.download_dir, log=log)
 
 

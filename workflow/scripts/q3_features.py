@@ -1,11 +1,7 @@
 """Rule q3_features: log-mel features and tokens of one split, cached as results/q3/features/{split}.pt."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
-
-from hw2repro import features, io, joblog, runtime  # noqa: E402
+from hw2repro import io, joblog, runtime
+from hw2repro.q3 import features
 
 
 def main(smk, log):

@@ -4,13 +4,11 @@ A job killed part-way resumes from the run folder's resume.pt (written after eve
 removed on success) and ends bit-identical to an uninterrupted run.
 """
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # workflow/ holds the hw2repro package
-
-from hw2repro import joblog, runtime  # noqa: E402
-from hw2repro.asr_training import TrainSettings, run_training  # noqa: E402
+from hw2repro import joblog, runtime
+from hw2repro.q3.job import run_training
+from hw2repro.q3.train import TrainSettings
 
 
 def main(smk, log):

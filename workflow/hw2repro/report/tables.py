@@ -173,7 +173,6 @@ Q2_METRICS = {  # published column -> (our summary.csv column, label)
     "val_acc": ("final_val_acc", "validation accuracy (final epoch)"),
     "train_loss": ("final_train_loss", "training loss (running mean, final epoch)"),
 }
-POOLING_WORDS = {"max": "with max-pooling", "none": "without max-pooling"}
 
 
 def q2_config_stats(runs: pd.DataFrame) -> pd.DataFrame:
@@ -449,89 +448,6 @@ def kv_table(items: dict | list, section: str | None = None) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Provenance
 # ---------------------------------------------------------------------------------------------
-
-PACKAGES = ("snakemake", "torch", "numpy", "pandas", "matplotlib", "seaborn", "jinja2", "pyyaml", "rapidfuzz",
-            "jsonschema")
-
-
-def git_info(repo) -> dict:
-    """Commit and dirty flag of the checkout holding the workflow, or 'not a git checkout'."""
-    import subprocess
-
-    def git(*args):
-        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=30)
-
-    try:
-        top = git("rev-parse", "--show-toplevel")
-        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != Path(repo).resolve():
-            # not a checkout, or the workflow is a copy inside some other repository
-            return {"commit": "not a git checkout", "dirty": None, "changed_files": None}
-        head = git("rev-parse", "HEAD")
-        if head.returncode != 0:
-            return {"commit": "git checkout without commits", "dirty": None, "changed_files": None}
-        status = git("status", "--porcelain", "--untracked-files=normal")
-        changed = [line for line in status.stdout.splitlines() if line.strip()]
-        return {"commit": head.stdout.strip(), "dirty": bool(changed), "changed_files": len(changed)}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": "not a git checkout (git not available)", "dirty": None, "changed_files": None}
-
-
-def config_sha256(config: dict) -> str:
-    """SHA-256 of the resolved config (canonical JSON: sorted keys, no whitespace)."""
-    import hashlib
-    import json
-
-    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def file_sha256(path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def package_versions(packages=PACKAGES) -> dict:
-    from importlib import metadata
-    import platform
-    import sys
-
-    out = {"python": sys.version.split()[0], "implementation": platform.python_implementation()}
-    for name in packages:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def hardware_info() -> dict:
-    """CPU model and vector ISA, cores, GPU (if torch sees one) of the machine building the report."""
-    import os
-    import platform
-
-    from . import runtime
-
-    info = {"platform": platform.platform(), "cpu": runtime.cpu_model(), "cpu_isa": runtime.cpu_isa(),
-            "logical_cpus": os.cpu_count()}
-    try:
-        info["usable_cpus"] = len(os.sched_getaffinity(0))
-    except AttributeError:
-        info["usable_cpus"] = os.cpu_count()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            info["gpu"] = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
-        else:
-            info["gpu"] = "none visible to torch"
-    except Exception as exc:  # pragma: no cover - torch missing or broken
-        info["gpu"] = f"unknown ({exc.__class__.__name__})"
-    return info
 
 
 def job_environments(envs: list[tuple[str, dict]]) -> pd.DataFrame:

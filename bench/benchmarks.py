@@ -1,10 +1,10 @@
 """The benchmark suite (``make bench``): every figure a ratio measured side by side in one run.
 
-Sections (``bench/run_benchmarks.py --only ...``), each written to ``results/bench/<section>.json``
+Sections (``bench/run_benchmarks.py --only ...``), each written to ``bench/results/<section>.json``
 with the machine, threads, versions, git commit, time stamp and load average it ran under:
 
 * ``q2-loop``: Q2 training throughput (samples/s, one epoch, batch 8, one thread) of the pipeline's
-  loop (:func:`hw2repro.cnn_training.train`) against the homework-style loop (a ``Dataset`` with a
+  loop (:func:`hw2repro.hw2repro.q2.train.train`) against the homework-style loop (a ``Dataset`` with a
   per-item ``__getitem__`` and ``DataLoader(batch_size=8, shuffle=True)``, written here), and
   against the model's arithmetic limit (training FLOPs per sample from the layer shapes over the
   machine's measured one-thread matmul rate). Both loops must end with identical weights.
@@ -19,7 +19,7 @@ with the machine, threads, versions, git commit, time stamp and load average it 
   in two fresh copies of the workflow (parallel speed-up), then the no-op ``snakemake -n`` in the
   finished copy.
 
-``summary.md`` is rebuilt from every ``results/bench/*.json`` present: a table of figure, value,
+``summary.md`` is rebuilt from every ``bench/results/*.json`` present: a table of figure, value,
 target and whether it is met, with the conditions of each section, and the paper-run cost
 estimate derived from the measured per-sample rates.
 """
@@ -44,12 +44,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import cnn, cnn_training, octmnist, runtime, synthetic_oct
-from .cnn_training import Q2Settings
-
-REPO = Path(__file__).resolve().parents[2]
+from harness import REPO, copy_workflow, snakemake_cmd
+from harness import tiny_config as quick_pipeline_config
+from hw2repro import provenance, runtime
+from hw2repro.q2 import model as cnn
+from hw2repro.q2 import octmnist
+from hw2repro.q2 import synthetic as synthetic_oct
+from hw2repro.q2 import train as cnn_training
+from hw2repro.q2.train import Q2Settings
 SECTIONS = ("q2-loop", "noop", "dag", "q3", "pipeline")
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "report", "envs")
 
 # Targets of the issue (2-core machine).
 TARGET_Q2_SPEEDUP = 2.0
@@ -79,19 +82,6 @@ def _version(dist: str) -> Optional[str]:
         return None
 
 
-def git_commit(repo: Path = REPO) -> dict:
-    """HEAD and whether the tree differs from it (read-only: no index refresh, no lock)."""
-    def git(*args):
-        try:
-            return subprocess.run(["git", "--no-optional-locks", *args], cwd=repo, capture_output=True,
-                                  text=True, timeout=20).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-    commit = git("rev-parse", "HEAD") or None
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None
-    return {"commit": commit, "dirty": dirty}
-
-
 def machine_info(threads: Optional[int] = None) -> dict:
     """What a reader needs to compare a figure with one from another run or machine."""
     try:
@@ -109,7 +99,7 @@ def machine_info(threads: Optional[int] = None) -> dict:
         "hostname": platform.node(),
         "versions": {"python": sys.version.split()[0], "torch": torch.__version__, "numpy": np.__version__,
                      "snakemake": _version("snakemake")},
-        "git": git_commit(),
+        "git": provenance.git_info(REPO),
         "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "loadavg_start": list(os.getloadavg()),
     }
@@ -417,22 +407,6 @@ def bench_q2_loop(quick: bool = False, rounds: Optional[int] = None, n_train: Op
 # ------------------------------------------------------------------------------ Snakemake timing
 
 
-def copy_workflow(dest: Path, src: Path = REPO) -> Path:
-    """The parts of the repository a run needs (not results/, .snakemake/ or .venv)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        s = src / name
-        if s.is_dir():
-            shutil.copytree(s, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(s, dest / name)
-    return dest
-
-
-def snakemake_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", *args]
-
-
 def run_timed(cmd: list[str], cwd: Path, timeout: float = 7200) -> tuple[float, subprocess.CompletedProcess]:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
@@ -460,13 +434,6 @@ def time_dry_run(workdir: Path, extra: tuple[str, ...] = (), repeats: int = 3) -
         jobs = parse_job_count(proc.stdout + proc.stderr)
     return {"workdir": str(workdir), "args": ["-n", *extra], "seconds": times, "median_s": statistics.median(times),
             "min_s": min(times), "jobs_pending": jobs, "up_to_date": jobs == 0}
-
-
-def quick_pipeline_config() -> dict:
-    """The reduced config of the test suite (config/tiny.yaml): every rule runs, in a minute or two."""
-    import yaml
-
-    return yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
 
 
 def noop_figures(noop: dict, label: str) -> list[dict]:
@@ -567,8 +534,8 @@ def _best_time(fn: Callable, repeats: int, sync: Callable = lambda: None) -> lis
 def _model_and_inputs(decoder: str, n_frames: int, batch: int, device, use_trained: bool, seed: int = 0):
     """A model (trained weights from results/q3/runs when present and of this shape) and features
     (real test features when present), else random init and random features."""
-    from .asr_models import build_model
-    from .asr_training import TrainSettings
+    from hw2repro.q3.models import build_model
+    from hw2repro.q3.train import TrainSettings
 
     torch.manual_seed(seed)
     model = build_model(TrainSettings(decoder=decoder).model_config(80, n_frames))
@@ -592,7 +559,7 @@ def _model_and_inputs(decoder: str, n_frames: int, batch: int, device, use_train
 
 
 def bench_q3_features(quick: bool, log=print) -> list[dict]:
-    from . import features
+    from hw2repro.q3 import features
 
     rows = []
     shapes = (("default", 2.5, 400), ("paper", LJ_MEAN_SECONDS, PAPER["q3_n_frames"]))
@@ -610,8 +577,8 @@ def bench_q3_features(quick: bool, log=print) -> list[dict]:
 
 def bench_q3_model(decoder: str, shape: str, n_frames: int, train_batch: int, eval_batch: int,
                    device: torch.device, quick: bool, log=print) -> dict:
-    from .asr_models import greedy_decode
-    from .asr_training import teacher_forced_loss
+    from hw2repro.q3.models import greedy_decode
+    from hw2repro.q3.train import teacher_forced_loss
 
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     model, audio, origin = _model_and_inputs(decoder, n_frames, max(train_batch, eval_batch), device,
@@ -689,8 +656,8 @@ def q3_flops_per_sample(decoder: str, n_frames: int) -> dict:
     """Training and greedy-decoding FLOPs per sample (torch's FLOP counter: matmuls and convolutions)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .asr_models import build_model, greedy_decode
-    from .asr_training import TrainSettings, teacher_forced_loss
+    from hw2repro.q3.models import build_model, greedy_decode
+    from hw2repro.q3.train import TrainSettings, teacher_forced_loss
 
     model = build_model(TrainSettings(decoder=decoder).model_config(80, n_frames))
     audio = torch.randn(1, 80, n_frames)
@@ -814,7 +781,7 @@ def _fmt(v) -> str:
 
 
 def write_summary(bench_dir: Path) -> Path:
-    """Rebuild results/bench/summary.md from every section JSON present."""
+    """Rebuild bench/results/summary.md from every section JSON present."""
     results = {}
     for f in sorted(bench_dir.glob("*.json")):
         if f.stem in SECTIONS:

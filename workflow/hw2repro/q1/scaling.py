@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from . import linear_attention as la
+from . import attention as la
 
 METHOD_EXACT = "exact"
 

@@ -1,29 +1,16 @@
-"""Every metric the homework reports, in one module.
+"""Q3's similarities between token-id sequences (character level), as the homework's Trainer.
 
-Q2: classification accuracy. Q3: text similarities (added with the ASR part).
+The target is cut after its first `>` (inclusive); the prediction is cut after its first `>`, and
+when it has none its *last* position is overwritten with `>`. Each similarity is computed per
+sample, then averaged over samples.
 """
 
 from __future__ import annotations
 
-import torch
+from collections import Counter
+from typing import Sequence
 
-
-def accuracy(log_probs: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of rows whose arg-max equals the label (the homework's ``evaluate``)."""
-    predicted = log_probs.argmax(dim=-1)
-    return (predicted == labels).sum().item() / labels.shape[0]
-
-
-# --- Q3: similarities between token-id sequences (character level) ---------------------------
-#
-# As the homework's Trainer: the target is cut after its first `>` (inclusive); the prediction
-# is cut after its first `>`, and when it has none its *last* position is overwritten with `>`.
-# Each similarity is computed per sample, then averaged over samples.
-
-from collections import Counter  # noqa: E402
-from typing import Sequence  # noqa: E402
-
-from rapidfuzz.distance import OSA  # noqa: E402
+from rapidfuzz.distance import OSA
 
 STOP_TOKEN = 1  # `>` in the homework's TokenVectorizer
 SIMILARITIES = ("jaccard", "cosine", "damerau_levenshtein")

@@ -19,12 +19,16 @@ gets its own reflect padding and its own maximum).
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..io import save_torch
+from . import ljspeech, text
 
 N_FFT = 400
 HOP_LENGTH = 160
@@ -167,11 +171,6 @@ def build_split(manifest: dict, split: str, n_frames: int, out_path, *,
     (normalized), ``n_frames``, ``source``, ``synthetic``, and ``lengths`` int64 (N,): each
     clip's frame count before padding or cropping.
     """
-    import time
-
-    from . import ljspeech, text
-    from .io import save_torch
-
     if split not in manifest["splits"]:
         raise ljspeech.LJSpeechError(f"split must be one of {list(manifest['splits'])}, got {split!r}")
     if dtype not in DTYPES:

@@ -1,4 +1,4 @@
-"""The one loader for OCTMNIST (``octmnist.npz``): validation, the homework's preprocessing, download.
+"""The OCTMNIST file format (``octmnist.npz``): validation and the homework's preprocessing.
 
 Reproduces ``utils.load_oct_data`` of the homework skeleton exactly, quirks included:
 images are flattened and divided by **256** (not 255); labels are squeezed; and unless
@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import InputError
+from ..errors import InputError
+from ..io import atomic_path
 
 SPLITS = ("train", "val", "test")
 KEYS = tuple(f"{s}_{k}" for s in SPLITS for k in ("images", "labels"))
@@ -93,8 +94,6 @@ def as_tensors(data: dict[str, tuple], device: torch.device) -> dict[str, tuple[
 
 
 def save_npz(arrays: dict[str, np.ndarray], path: str | Path) -> None:
-    from .io import atomic_path
-
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: savez adds no suffix
         np.savez_compressed(fh, **arrays)
 
@@ -109,35 +108,3 @@ def describe(arrays: dict[str, np.ndarray]) -> dict:
     return out
 
 
-def prepare(cfg: dict, out_npz: str | Path, out_meta: str | Path, download_dir: str | Path, log=print) -> None:
-    """Write the configured OCTMNIST (synthetic, a user's file, or the download) to ``out_npz``."""
-    from . import download, synthetic_oct
-    from .io import write_json
-
-    source = cfg["source"]
-    meta: dict = {"source": source, "synthetic": source == "synthetic"}
-    if source == "synthetic":
-        params = cfg.get("synthetic", {})
-        log(f"drawing SYNTHETIC OCT-like images with {params}")
-        arrays = synthetic_oct.generate(**params)
-        meta["generator"] = params
-        meta["label"] = "SYNTHETIC OCT-like images drawn by this pipeline - not OCTMNIST"
-    else:
-        if source == "file":
-            path = Path(cfg["path"])
-            meta["label"] = f"OCTMNIST from a local file ({path})"
-        elif source == "download":
-            path = download.fetch(cfg.get("url", URL), Path(download_dir) / "octmnist.npz",
-                                  size=cfg.get("size", SIZE), md5=cfg.get("md5", MD5),
-                                  manual_hint=MANUAL_HINT, log=log)
-            meta["label"] = "OCTMNIST (MedMNIST v3, CC BY 4.0), downloaded and MD5-verified"
-        else:
-            raise DataError(f"data.octmnist.source must be synthetic, file or download, got {source!r}")
-        arrays = load_npz(path)
-        meta["origin"] = str(path)
-        meta["md5"] = download.file_digest(path, "md5")
-    validate(arrays, str(out_npz))
-    meta["splits"] = describe(arrays)
-    save_npz(arrays, out_npz)
-    write_json(out_meta, meta)
-    log(f"wrote {out_npz}: " + ", ".join(f"{s} {v['n']}" for s, v in meta["splits"].items()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .io import read_json
+from ..io import read_json
 
 RUN_COLUMNS = ["pooling", "lr", "seed", "final_train_loss", "final_val_acc", "test_acc", "n_test",
                "n_params", "epochs", "batch_size", "optimizer", "dropout", "wall_seconds", "device",

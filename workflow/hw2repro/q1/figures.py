@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from . import linear_attention as la  # noqa: E402
-from . import plotting  # noqa: E402
+from . import attention as la
+from .. import plotting
 
 METHOD_STYLE = {"exact": "-", "linear_symmetric": "--", "linear_full": ":"}
 METHOD_MARKER = {"exact": "o", "linear_symmetric": "s", "linear_full": "^"}

@@ -25,8 +25,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import report_tables as rt
-from .io import read_json, write_csv, write_text
+from .. import labels
+from ..provenance import config_sha256, git_info, hardware_info, package_versions
+from ..io import file_digest
+from . import tables as rt
+from ..io import read_json, write_csv, write_text
 
 TITLE = "IST Deep Learning 2023/24 Homework 2, reproduced"
 QUESTION_TITLES = {
@@ -34,8 +37,8 @@ QUESTION_TITLES = {
     "q2": "Q2 · CNN on OCTMNIST",
     "q3": "Q3 · Speech recognition on LJ Speech",
 }
-POOLING = rt.POOLING_WORDS
-DECODER = {"lstm": "LSTM", "transformer": "Transformer"}
+POOLING = labels.POOLING
+DECODER = labels.DECODER
 # Which caption (report/*.rst, shared with `snakemake --report`) describes which figure.
 FIGURE_TITLES = {
     "q1_scaling": "Time and memory against sequence length",
@@ -572,9 +575,9 @@ def embed(fig: Figure, md_dir: Path) -> Figure:
 
 def provenance_section(inp: dict, tidy: dict, settings: dict) -> dict:
     config = settings["config"]
-    git = rt.git_info(settings["repo"])
-    versions = rt.package_versions()
-    hardware = rt.hardware_info()
+    git = git_info(settings["repo"])
+    versions = package_versions()
+    hardware = hardware_info()
     bench = rt.benchmarks_table(inp["benchmarks"])
     totals = rt.benchmarks_totals(bench)
     tidy.update(benchmarks=bench, benchmark_totals=totals)
@@ -596,10 +599,10 @@ def provenance_section(inp: dict, tidy: dict, settings: dict) -> dict:
                if q in config]
     prov = [
         ("git commit", git["commit"]), ("working tree dirty", dirty),
-        ("config SHA-256 (resolved config, canonical JSON)", rt.config_sha256(config)),
+        ("config SHA-256 (resolved config, canonical JSON)", config_sha256(config)),
     ]
     for f in settings.get("configfiles", []):
-        prov.append((f"config file {f}", f"sha256 {rt.file_sha256(f)}" if Path(f).is_file() else "not found"))
+        prov.append((f"config file {f}", f"sha256 {file_digest(f, 'sha256')}" if Path(f).is_file() else "not found"))
     prov += [("report built (UTC)", _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))]
     prov += [(f"{k}", v) for k, v in versions.items()]
     prov += [(k.replace("_", " "), v) for k, v in hardware.items()]
@@ -693,7 +696,7 @@ def build(inp: dict, out: dict, settings: dict, log=print) -> dict:
         "n_figures": n_figures,
         "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": provenance["headline"].split(";")[0],
-        "config_sha256": rt.config_sha256(settings["config"]),
+        "config_sha256": config_sha256(settings["config"]),
     }
 
     # tidy tables: every declared CSV is written (headers only for a question that did not run)

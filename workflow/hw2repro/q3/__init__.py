@@ -1,0 +1,1 @@
+"""Q3: speech recognition on LJ Speech: text (tokenizer), ljspeech (folder format), corpus (the synthetic stand-in), data (the data rule), features, models, dataset, train, evaluate, job, summary, figures."""

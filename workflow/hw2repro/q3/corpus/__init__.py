@@ -1,0 +1,1 @@
+"""The synthetic LJ-Speech-format corpus: grammar (what is said), espeak (who says it), writer (the folder)."""

@@ -1,0 +1,86 @@
+"""Rule ljspeech_data: make the configured LJ-Speech-format folder available (the synthetic corpus,
+a local copy, or the download), validate it and describe it in ``results/data/ljspeech.json``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..io import write_json
+from .corpus.grammar import CorpusConfig
+from .corpus.writer import build as build_corpus
+from .ljspeech import (FOLDER_NAME, N_ROWS, SAMPLE_RATE, SHA256, SIZE, URL, LJSpeechError, download, extract,
+                       metadata_sha256, split_bounds, validate_folder)
+from .text import MAX_CHARS
+
+
+def _frame_stats(counts: np.ndarray, hop: int = 160) -> dict:
+    frames = 1 + counts // hop
+    return {"min": int(frames.min()), "median": float(np.median(frames)),
+            "p99": float(np.percentile(frames, 99)), "max": int(frames.max())}
+
+
+def prepare(cfg: dict, manifest: str | os.PathLike, data_dir: str | os.PathLike,
+            download_dir: str | os.PathLike, log=print) -> dict:
+    """Make the configured LJ-Speech-format folder available, validate it, write ``manifest``.
+
+    ``cfg`` is config ``data.ljspeech``. ``synthetic`` writes ``data_dir/ljspeech_synthetic``;
+    ``path`` uses the user's folder as it is; ``download`` fetches the official archive into
+    ``download_dir`` and extracts it to ``data_dir/LJSpeech-1.1``.
+    """
+    source = cfg.get("source", "synthetic")
+    data_dir = Path(data_dir)
+    info: dict = {"source": source, "synthetic": source == "synthetic"}
+    if source == "synthetic":
+        folder = data_dir / "ljspeech_synthetic"
+        settings = CorpusConfig.from_dict(cfg.get("synthetic"))
+        summary = build_corpus(folder, settings, log=log)
+        rows, counts = validate_folder(folder, expected_rows=settings.n_clips, max_chars=MAX_CHARS,
+                                       ascii_only=True, log=log)
+        info.update(label=summary["label"], synthetic_settings=summary["settings"],
+                    vocabulary_size=len(summary["vocabulary"]))
+    elif source == "path":
+        if not cfg.get("path"):
+            raise LJSpeechError("data.ljspeech.path: required with source: path (an LJSpeech-1.1 folder)")
+        folder = Path(cfg["path"]).expanduser().resolve()
+        log(f"validating the LJ-Speech-format folder {folder}")
+        rows, counts = validate_folder(folder, expected_rows=cfg.get("expected_rows", N_ROWS), log=log)
+        info["label"] = f"LJ Speech from a local folder ({folder})"
+    elif source == "download":
+        folder = data_dir / FOLDER_NAME
+        expected = cfg.get("expected_rows", N_ROWS)
+        rows = None
+        if (folder / "metadata.csv").is_file():
+            try:
+                rows, counts = validate_folder(folder, expected_rows=expected, log=log)
+                log(f"{folder} already extracted and valid")
+            except LJSpeechError as exc:
+                log(f"{folder} is incomplete ({exc}); extracting it again")
+        if rows is None:
+            archive = download(cfg.get("url", URL), download_dir, sha256=cfg.get("sha256", SHA256),
+                               size=cfg.get("size", SIZE), log=log)
+            extract(archive, data_dir, FOLDER_NAME, log=log)
+            rows, counts = validate_folder(folder, expected_rows=expected, log=log)
+        info["label"] = "LJ Speech 1.1 (public domain), downloaded and SHA-256-verified"
+        info["archive_sha256"] = cfg.get("sha256", SHA256)
+    else:
+        raise LJSpeechError(f"data.ljspeech.source must be synthetic, path or download, got {source!r}")
+    seconds = counts / SAMPLE_RATE
+    info.update(
+        folder=str(Path(folder).resolve()),
+        rows=len(rows),
+        metadata_sha256=metadata_sha256(folder),
+        sample_rate=SAMPLE_RATE,
+        splits={k: list(v) for k, v in split_bounds(len(rows)).items()},
+        seconds={"min": float(seconds.min()), "mean": float(seconds.mean()), "max": float(seconds.max()),
+                 "total": float(seconds.sum())},
+        frames_hop160=_frame_stats(counts),
+        max_text_chars=max(len(r.normalized) for r in rows),
+    )
+    write_json(manifest, info)
+    log(f"wrote {manifest}: {len(rows):,} clips ({seconds.sum() / 3600:.2f} h) in {info['folder']}; splits "
+        + ", ".join(f"{k} {b - a:,}" for k, (a, b) in info["splits"].items())
+        + f"; frames at hop 160: median {info['frames_hop160']['median']:.0f}, max {info['frames_hop160']['max']}")
+    return info

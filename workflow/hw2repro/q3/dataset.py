@@ -1,0 +1,115 @@
+"""One split's cached features file (``results/q3/features/{split}.pt``), memory-mapped, and the
+(features, tokens) pairs a DataLoader draws from it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class SplitData:
+    """One split's features file: features stay in their stored dtype (cast per batch)."""
+
+    features: torch.Tensor  # (N, n_mels, n_frames), float32 or float16
+    tokens: torch.Tensor  # (N, text_len) int64
+    ids: list
+    texts: list
+    n_frames: int
+    source: str = ""
+    synthetic: bool = False
+    path: str = ""
+    file_bytes: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.tokens.shape[0])
+
+    def head(self, n: Optional[int]) -> "SplitData":
+        if n is None or n >= len(self):
+            return self
+        return SplitData(
+            self.features[:n], self.tokens[:n], list(self.ids[:n]), list(self.texts[:n]),
+            self.n_frames, self.source, self.synthetic, self.path, self.file_bytes, self.extra,
+        )
+
+    def fingerprint(self) -> dict:
+        """Cheap identity of the data (hashing GBs of features would not be cheap)."""
+        tok = hashlib.sha256(self.tokens.contiguous().numpy().tobytes()).hexdigest()[:16]
+        ids = hashlib.sha256("\n".join(map(str, self.ids)).encode()).hexdigest()[:16]
+        return {
+            "n": len(self),
+            "shape": list(self.features.shape),
+            "dtype": str(self.features.dtype),
+            "file_bytes": self.file_bytes,
+            "tokens_sha": tok,
+            "ids_sha": ids,
+            "source": self.source,
+            "synthetic": self.synthetic,
+        }
+
+
+def load_split(path: str | Path, limit: Optional[int] = None, text_len: int = 99) -> SplitData:
+    """Read ``results/q3/features/{split}.pt`` (memory-mapped when the file allows it)."""
+    path = Path(path)
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError:  # legacy (non-zip) serialisation cannot be memory-mapped
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    missing = {"features", "tokens"} - set(blob)
+    if missing:
+        raise InputError(f"{path}: missing key(s) {sorted(missing)} (expected the q3_features format)")
+    features, tokens = blob["features"], blob["tokens"].long()
+    if features.dim() != 3:
+        raise InputError(f"{path}: features must be (N, n_mels, n_frames), got {tuple(features.shape)}")
+    if features.dtype not in (torch.float32, torch.float16, torch.bfloat16):
+        raise InputError(f"{path}: features dtype {features.dtype} not supported")
+    if tokens.shape != (features.shape[0], text_len):
+        raise InputError(f"{path}: tokens must be (N, {text_len}), got {tuple(tokens.shape)}")
+    n_frames = int(blob.get("n_frames", features.shape[-1]))
+    if n_frames != features.shape[-1]:
+        raise InputError(f"{path}: n_frames {n_frames} != features' last dim {features.shape[-1]}")
+    data = SplitData(
+        features=features,
+        tokens=tokens,
+        ids=list(blob.get("ids", [str(i) for i in range(len(tokens))])),
+        texts=list(blob.get("texts", [""] * len(tokens))),
+        n_frames=n_frames,
+        source=str(blob.get("source", "")),
+        synthetic=bool(blob.get("synthetic", False)),
+        path=str(path),
+        file_bytes=path.stat().st_size,
+    )
+    return data.head(limit)
+
+
+class PairDataset(torch.utils.data.Dataset):
+    """(features[audio_index[i]], tokens[i]); audio_index=None is the identity."""
+
+    def __init__(self, data: SplitData, audio_index: Optional[np.ndarray] = None):
+        self.features, self.tokens = data.features, data.tokens
+        self.audio_index = None if audio_index is None else [int(j) for j in audio_index]
+
+    def __len__(self) -> int:
+        return int(self.tokens.shape[0])
+
+    def __getitem__(self, i):
+        j = i if self.audio_index is None else self.audio_index[i]
+        return self.features[j], self.tokens[i]
+
+
+def to_device(audio: torch.Tensor, text: torch.Tensor, device: torch.device):
+    """A batch on the model's device; features are cast to float32 there (stored float16 stays small)."""
+    return (
+        audio.to(device, dtype=torch.float32, non_blocking=True),
+        text.to(device, non_blocking=True),
+    )
