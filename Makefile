@@ -4,22 +4,23 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-CORES  ?= 4
+CORES  ?= $(shell nproc 2>/dev/null || echo 2)  # this machine's cores; make run CORES=8 to override
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --no-input -q
 
-.PHONY: install run test test-slurm bench bench-quick lint dry-run report clean help
+.PHONY: install run test test-slurm bench bench-quick lint format dry-run report clean help
 
 help:
 	@echo "make install   create .venv and install the pinned dependencies"
 	@echo "make run       install, then run the default pipeline (snakemake --cores $(CORES))"
 	@echo "make test      install, then run the test suite (unit + real Snakemake runs)"
 	@echo "make test-slurm  the tiny pipeline on a real one-node SLURM started here (root, apt-get)"
-	@echo "make bench     benchmarks -> results/bench/summary.md (the pipeline section: ~30 min)"
+	@echo "make bench     benchmarks -> bench/results/summary.md (the pipeline section: ~30 min)"
 	@echo "make bench-quick  the same at small sizes (about 5 min)"
-	@echo "make lint      snakemake --lint"
+	@echo "make lint      ruff (lint + format check), snakefmt --check, snakemake --lint"
 	@echo "make report    snakemake --report results/snakemake_report.html (after a run)"
-	@echo "make clean     remove results/ and .snakemake/ (keeps .venv)"
+	@echo "make format    apply ruff format and snakefmt"
+	@echo "make clean     remove results/ and .snakemake/ (keeps .venv and the benchmark records in bench/results/)"
 
 install: $(STAMP)
 
@@ -33,6 +34,7 @@ $(STAMP): requirements.txt
 
 run: install
 	$(BIN)/snakemake --cores $(CORES)
+	@echo "The compiled report: $(CURDIR)/results/report/index.html"
 
 dry-run: install
 	$(BIN)/snakemake -n --cores $(CORES)
@@ -46,7 +48,7 @@ test: install
 test-slurm: install
 	HW2REPRO_SLURM_TEST=1 timeout -k 60 900 $(BIN)/python -m pytest -q -s -rA -m slurm tests/test_slurm.py
 
-# Benchmarks (not part of `make test`): results/bench/<section>.json and results/bench/summary.md.
+# Benchmarks (not part of `make test`): bench/results/<section>.json and bench/results/summary.md (tracked).
 # The pipeline section runs the default pipeline twice from scratch (--cores 1, --cores 2): ~30 min.
 # Sections: BENCH_ARGS="--only q2-loop,noop,dag,q3,pipeline"
 bench: install
@@ -56,8 +58,18 @@ bench: install
 bench-quick: install
 	$(BIN)/python bench/run_benchmarks.py --quick $(BENCH_ARGS)
 
+# Python: ruff (rules and format in pyproject.toml); Snakemake files: snakefmt (line length as ruff) and --lint.
+SMK := Snakefile $(wildcard workflow/rules/*.smk)
 lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check $(SMK)
 	$(BIN)/snakemake --lint
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BIN)/snakefmt $(SMK)
 
 report: install
 	$(BIN)/snakemake --report results/snakemake_report.html

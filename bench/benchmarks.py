@@ -89,8 +89,8 @@ def machine_info(threads: Optional[int] = None) -> dict:
     except AttributeError:
         affinity = os.cpu_count()
     info = {
-        "cpu": runtime.cpu_model(),
-        "cpu_isa": runtime.cpu_isa(),
+        "cpu": provenance.cpu_model(),
+        "cpu_isa": provenance.cpu_isa(),
         "logical_cores": os.cpu_count(),
         "usable_cores": affinity,
         "torch_threads": threads if threads is not None else torch.get_num_threads(),
@@ -629,7 +629,7 @@ def bench_q3_model(decoder: str, shape: str, n_frames: int, train_batch: int, ev
     orig, cached = min(orig_times), min(cached_times)
     enc = min(enc_times)
     row = {
-        "decoder": decoder, "shape": shape, "device": runtime.device_description(device), "n_frames": n_frames,
+        "decoder": decoder, "shape": shape, "device": provenance.device_description(device), "n_frames": n_frames,
         "encoder_time": model.cfg.encoder_time, "inputs": origin, "threads": torch.get_num_threads(),
         "train_batch": train_batch, "train_step_s": train_times, "train_samples_per_s": train_batch / min(train_times),
         "eval_batch": eval_batch, "decode_steps": n_steps,

@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import copy_workflow, snakemake, tiny_config, write_config
+from conftest import snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -99,10 +99,22 @@ def test_nothing_to_do_after_a_full_run(run_dir):
     assert planned_jobs(run_dir) == []
 
 
-def test_touching_an_unrelated_file_reruns_nothing(run_dir):
-    (run_dir / "README.md").write_text("unrelated\n")
-    os.utime(run_dir / "report" / "workflow.rst")
-    assert planned_jobs(run_dir) == []
+def test_editing_files_no_job_reads_reruns_nothing(run_dir):
+    """Files of the run folder that no rule's code reads: the conda env file (used only with --sdm
+    conda), the Snakemake-report front page, and a new module no script imports (inputs are per module,
+    not per folder)."""
+    edits = [run_dir / "envs" / "hw2.yaml", run_dir / "report" / "workflow.rst"]
+    originals = {p: p.read_text() for p in edits}
+    unused = run_dir / "workflow" / "hw2repro" / "q2" / "notes_nobody_imports.py"
+    try:
+        for p in edits:
+            p.write_text(originals[p] + "\n# an edit\n")
+        unused.write_text("X = 1\n")
+        assert planned_jobs(run_dir) == []
+    finally:
+        for p, text in originals.items():
+            p.write_text(text)
+        unused.unlink()
 
 
 def test_changing_one_lr_reruns_only_that_lr_and_downstream(run_dir):
@@ -121,7 +133,7 @@ def test_changing_one_lr_reruns_only_that_lr_and_downstream(run_dir):
 
 
 def test_editing_a_package_module_marks_its_jobs_stale(run_dir):
-    module = run_dir / "workflow" / "hw2repro" / "cnn.py"
+    module = run_dir / "workflow" / "hw2repro" / "q2" / "model.py"
     original = module.read_text()
     # Snakemake compares input checksums: a mere touch is ignored, a real edit is not.
     later = time.time() + 5

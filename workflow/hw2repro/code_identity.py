@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -109,3 +110,9 @@ def fingerprint(module: str) -> str:
     for path in closure([module]):
         h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
+
+
+def put_first_on_job_path() -> None:
+    """Make every job (a script run by Snakemake in its own interpreter, here or on a cluster node,
+    where Snakemake parses the workflow again) import this package, not another installed copy."""
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])

@@ -11,7 +11,7 @@ import random
 import numpy as np
 import torch
 
-from .provenance import cpu_model, device_description, environment_info
+from .provenance import environment_info
 
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 

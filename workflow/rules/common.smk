@@ -17,9 +17,9 @@ REPO_DIR = WORKFLOW_DIR.parent
 # The jobs import the package beside this file, whatever else is installed (a moved checkout, an
 # editable install of another one): it goes first on the path, here and in every job's environment.
 sys.path.insert(0, str(WORKFLOW_DIR))
-os.environ["PYTHONPATH"] = os.pathsep.join([str(WORKFLOW_DIR), *filter(None, [os.environ.get("PYTHONPATH")])])
-
 from hw2repro import code_identity, labels  # noqa: E402 (needs the path above)
+
+code_identity.put_first_on_job_path()
 
 
 def workflow_file(*parts):
@@ -32,6 +32,13 @@ def code_of(script):
     """A rule's code inputs: the package modules its script imports, directly or not (read from the
     source by hw2repro.code_identity, never listed by hand)."""
     return [workflow_file(p.relative_to(REPO_DIR)) for p in code_identity.script_modules(WORKFLOW_DIR / "scripts" / script)]
+
+
+def require_unique(key, values, name=str):
+    """A grid value listed twice would be one job whose result is counted twice: refuse it."""
+    names = [name(v) for v in values]
+    if len(set(names)) != len(names):
+        raise WorkflowError(f"invalid config: {key}: {values} lists a value twice (each value is one job)")
 
 
 def config_error_line(error):
@@ -74,8 +81,11 @@ wildcard_constraints:
 
 
 def fmt_num(x):
-    """How the homework prints numbers in file names: 0.01, 0.7, 0 (not 0.0)."""
-    return format(float(x), "g")
+    """How the homework prints numbers in file names (0.01, 0.7, 0), and exact: the name reads back
+    as the same float (0.0123456789 stays 0.0123456789, not %g's 0.0123457)."""
+    x = float(x)
+    short = format(x, "g")
+    return short if float(short) == x else repr(x)
 
 
 def q2_run(pooling, lr, seed):
@@ -83,6 +93,9 @@ def q2_run(pooling, lr, seed):
 
 
 POOLING_LABEL = {str(p == "none"): label for p, label in labels.POOLING.items()}  # by no_maxpool
+require_unique("q2.lrs", Q2["lrs"], fmt_num)
+require_unique("q2.poolings", Q2["poolings"])
+require_unique("q2.seeds", Q2["seeds"])
 Q2_CONFIGS = [(p, fmt_num(lr)) for p in Q2["poolings"] for lr in Q2["lrs"]]
 Q2_RUNS = [q2_run(p, lr, s) for p, lr in Q2_CONFIGS for s in Q2["seeds"]]
 # The homework's figure names: CNN-{training-loss,validation-accuracy}-{lr}-{dropout}-{l2}-{opt}-{no_maxpool}
@@ -170,6 +183,8 @@ Q3 = config["q3"]
 Q3_DIR = f"{RESULTS}/q3"
 Q3_RUN = f"{Q3_DIR}/runs/{{decoder}}_seed{{seed}}"
 Q3_FIG = f"{Q3_DIR}/figures"
+require_unique("q3.decoders", Q3["decoders"])
+require_unique("q3.seeds", Q3["seeds"])
 Q3_RUNS = [(d, s) for d in Q3["decoders"] for s in Q3["seeds"]]
 # The homework's per-run plot names (its plot_metrics / cmp_phase_metrics).
 Q3_ORIGINAL_PLOTS = [
