@@ -8,7 +8,7 @@ CORES  ?= $(shell nproc 2>/dev/null || echo 2)  # this machine's cores; make run
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --no-input -q
 
-.PHONY: install run test test-slurm bench bench-quick lint format dry-run report clean help
+.PHONY: install run test test-slurm bench bench-quick lint format docs dry-run report clean help
 
 help:
 	@echo "make install   create .venv and install the pinned dependencies"
@@ -20,6 +20,7 @@ help:
 	@echo "make lint      ruff (lint + format check), snakefmt --check, snakemake --lint"
 	@echo "make report    snakemake --report results/snakemake_report.html (after a run)"
 	@echo "make format    apply ruff format and snakefmt"
+	@echo "make docs      regenerate config/README.md from config/config.yaml"
 	@echo "make clean     remove results/ and .snakemake/ (keeps .venv and the benchmark records in bench/results/)"
 
 install: $(STAMP)
@@ -65,6 +66,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check $(SMK)
 	$(BIN)/snakemake --lint
+
+# config/README.md is derived from config/config.yaml (a test checks it is current).
+docs: install
+	$(BIN)/python tests/config_doc.py > config/README.md
 
 format: install
 	$(BIN)/ruff format .

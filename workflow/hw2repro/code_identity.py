@@ -116,3 +116,10 @@ def put_first_on_job_path() -> None:
     """Make every job (a script run by Snakemake in its own interpreter, here or on a cluster node,
     where Snakemake parses the workflow again) import this package, not another installed copy."""
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
+if __name__ == "__main__":  # python -m hw2repro.code_identity workflow/scripts/*.py: each script's code inputs
+    import sys
+
+    for arg in sys.argv[1:]:
+        print(f"{Path(arg).name}: " + " ".join(str(p.relative_to(PACKAGE_DIR)) for p in script_modules(arg)))
