@@ -534,11 +534,10 @@ def _best_time(fn: Callable, repeats: int, sync: Callable = lambda: None) -> lis
 def _model_and_inputs(decoder: str, n_frames: int, batch: int, device, use_trained: bool, seed: int = 0):
     """A model (trained weights from results/q3/runs when present and of this shape) and features
     (real test features when present), else random init and random features."""
-    from hw2repro.q3.models import build_model
-    from hw2repro.q3.train import TrainSettings
+    from hw2repro.q3.models import ModelConfig, build_model
 
     torch.manual_seed(seed)
-    model = build_model(TrainSettings(decoder=decoder).model_config(80, n_frames))
+    model = build_model(ModelConfig(decoder=decoder, n_frames=n_frames))
     origin = {"weights": "random init", "features": "random normal"}
     audio = torch.randn(batch, 80, n_frames)
     if use_trained:
@@ -656,10 +655,10 @@ def q3_flops_per_sample(decoder: str, n_frames: int) -> dict:
     """Training and greedy-decoding FLOPs per sample (torch's FLOP counter: matmuls and convolutions)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from hw2repro.q3.models import build_model, greedy_decode
-    from hw2repro.q3.train import TrainSettings, teacher_forced_loss
+    from hw2repro.q3.models import ModelConfig, build_model, greedy_decode
+    from hw2repro.q3.train import teacher_forced_loss
 
-    model = build_model(TrainSettings(decoder=decoder).model_config(80, n_frames))
+    model = build_model(ModelConfig(decoder=decoder, n_frames=n_frames))
     audio = torch.randn(1, 80, n_frames)
     text = torch.randint(3, 35, (1, model.cfg.text_len))
     with FlopCounterMode(display=False) as fc:

@@ -69,8 +69,8 @@ def feature_files(tmp_path_factory):
 
 
 def tiny_settings(decoder="lstm", **kw):
-    base = dict(decoder=decoder, seed=7, epochs=3, batch_size=8, eval_batch_size=4, lr=3e-3,
-                log_train_every=2, **TINY)
+    base = dict(model=AM.ModelConfig(decoder=decoder, **TINY), seed=7, epochs=3, batch_size=8, eval_batch_size=4,
+                lr=3e-3, log_train_every=2)
     base.update(kw)
     return AT.TrainSettings(**base)
 

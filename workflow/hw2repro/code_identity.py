@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -119,7 +120,5 @@ def put_first_on_job_path() -> None:
 
 
 if __name__ == "__main__":  # python -m hw2repro.code_identity workflow/scripts/*.py: each script's code inputs
-    import sys
-
     for arg in sys.argv[1:]:
         print(f"{Path(arg).name}: " + " ".join(str(p.relative_to(PACKAGE_DIR)) for p in script_modules(arg)))

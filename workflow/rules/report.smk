@@ -86,7 +86,7 @@ rule report:
         config=config,
         questions={"q1": REPORT_Q1, "q2": REPORT_Q2, "q3": REPORT_Q3},
         q2_figures=REPORT_Q2_FIGURES,
-        configfiles=[DEFAULT_CONFIG, *(str(f) for f in workflow.configfiles)],
+        configfiles=[DEFAULT_CONFIG, *(os.path.relpath(f) for f in workflow.configfiles)],
     log:
         f"{RESULTS}/logs/report/report.log",
     benchmark:

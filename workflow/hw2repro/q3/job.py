@@ -43,7 +43,7 @@ def run_training(
         "predictions": outputs.get("predictions", out_dir / "predictions.txt"),
         "model": outputs.get("model", out_dir / "model.pt"),
     }
-    data = {s: load_split(p, text_len=settings.text_len) for s, p in feature_paths.items()}
+    data = {s: load_split(p, text_len=settings.model.text_len) for s, p in feature_paths.items()}
     for s in SPLITS:
         d = data[s]
         log(f"{s}: {len(d)} clips, features {tuple(d.features.shape)} {d.features.dtype}, "

@@ -16,7 +16,7 @@ scored on test clips whose encoder input is another clip's features (a fixed der
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -32,9 +32,11 @@ from .models import ModelConfig, SpeechToText, build_model, parameter_breakdown
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Everything that determines a Q3 run's numbers (the homework's values as defaults)."""
+    """Everything that determines a Q3 run's numbers: the optimisation here, the model in ``model``
+    (its n_mels and n_frames are set from the features file). The defaults are the homework's; the
+    pipeline passes every key from config/config.yaml (``from_config``)."""
 
-    decoder: str = "transformer"
+    model: ModelConfig = field(default_factory=ModelConfig)
     seed: int = 42
     epochs: int = 15
     batch_size: int = 64
@@ -46,14 +48,6 @@ class TrainSettings:
     decay_fraction: float = 0.85
     lr_start_factor: float = 1e-2
     lr_end_factor: float = 1e-2
-    hidden_dim: int = 200
-    n_heads: int = 2
-    feed_forward_dim: int = 400
-    encoder_layers: int = 2
-    lstm_layers: int = 1
-    n_vocab: int = 35
-    text_len: int = 99
-    max_timescale: float = 3000.0
     log_train_every: int = 30  # the skeleton prints a running mean every 30 steps
     train_clips: Optional[int] = None  # first N clips of a split (None: all), for smoke runs
     val_clips: Optional[int] = None
@@ -61,31 +55,25 @@ class TrainSettings:
 
     @classmethod
     def from_config(cls, q3: dict, decoder: str, seed: int) -> "TrainSettings":
-        """Pick the known keys from ``config["q3"]`` (others, e.g. threads, are ignored)."""
-        known = {f.name for f in fields(cls)} - {"decoder", "seed"}
-        values = {k: v for k, v in q3.items() if k in known}
-        return cls(decoder=decoder, seed=int(seed), **values)
+        """The run's settings from ``config["q3"]`` (keys that do not change a run's numbers, e.g.
+        threads, are not there); every field must be given: config.yaml is where defaults live."""
+        own = {f.name for f in fields(cls)} - {"model", "seed"}
+        sizes = {f.name for f in fields(ModelConfig)} - {"decoder", "n_mels", "n_frames"}
+        missing = sorted((own | sizes) - set(q3))
+        if missing:
+            raise InputError(f"config q3 lacks {missing} (every key is in config/config.yaml)")
+        model = ModelConfig(decoder=decoder, **{k: q3[k] for k in sizes})
+        return cls(model=model, seed=int(seed), **{k: q3[k] for k in own})
+
+    @property
+    def decoder(self) -> str:
+        return self.model.decoder
 
     def model_config(self, n_mels: int, n_frames: int) -> ModelConfig:
-        return ModelConfig(
-            decoder=self.decoder,
-            n_mels=n_mels,
-            n_frames=n_frames,
-            hidden_dim=self.hidden_dim,
-            n_heads=self.n_heads,
-            feed_forward_dim=self.feed_forward_dim,
-            encoder_layers=self.encoder_layers,
-            lstm_layers=self.lstm_layers,
-            n_vocab=self.n_vocab,
-            text_len=self.text_len,
-            max_timescale=self.max_timescale,
-        )
+        return replace(self.model, n_mels=n_mels, n_frames=n_frames)
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-# --- data ---------------------------------------------------------------------------------------
 
 
 # --- optimisation -------------------------------------------------------------------------------
