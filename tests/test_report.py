@@ -1,6 +1,6 @@
 """The compiled reproduction report and Snakemake's own report.
 
-Fast unit tests of the statistics and tables (hw2repro.report_tables), then, on one tiny real
+Fast unit tests of the statistics (hw2repro.stats) and the report's tables (each question's summary), then, on one tiny real
 pipeline run shared with other test files (``tiny_run`` in conftest):
 
 * the compiled report's files, tidy tables and honesty rules (synthetic banner, nothing comparable);
@@ -29,7 +29,10 @@ import yaml
 
 from conftest import REPO, snakemake
 from hw2repro import provenance
-from hw2repro.report import tables as rt
+from hw2repro import stats as hs
+from hw2repro.q2 import summary as q2s
+from hw2repro.q3 import summary as q3s
+from hw2repro.report import benchmarks, render
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_FLAGS = [
@@ -50,31 +53,31 @@ BROWSER_FLAGS = [
 @pytest.mark.parametrize("df, expected", [(1, 12.7062), (2, 4.3027), (4, 2.7764), (9, 2.2622), (29, 2.0452),
                                           (120, 1.9799)])
 def test_t_quantile_matches_tables(df, expected):
-    assert rt.t_quantile(0.975, df) == pytest.approx(expected, abs=1e-4)
-    assert rt.t_quantile(0.025, df) == pytest.approx(-expected, abs=1e-4)
-    assert rt.t_cdf(rt.t_quantile(0.9, df), df) == pytest.approx(0.9, abs=1e-10)
+    assert hs.t_quantile(0.975, df) == pytest.approx(expected, abs=1e-4)
+    assert hs.t_quantile(0.025, df) == pytest.approx(-expected, abs=1e-4)
+    assert hs.t_cdf(hs.t_quantile(0.9, df), df) == pytest.approx(0.9, abs=1e-10)
 
 
 def test_describe_and_confidence_interval():
-    stats = rt.describe([0.80, 0.82, 0.81, 0.79, 0.83])
+    stats = hs.describe([0.80, 0.82, 0.81, 0.79, 0.83])
     assert stats["n"] == 5 and stats["mean"] == pytest.approx(0.81)
     half = 2.776445 * stats["sd"] / np.sqrt(5)
     assert stats["ci95_low"] == pytest.approx(0.81 - half) and stats["ci95_high"] == pytest.approx(0.81 + half)
-    one = rt.describe([0.8])
+    one = hs.describe([0.8])
     assert one["n"] == 1 and np.isnan(one["sd"]) and np.isnan(one["ci95_low"])
-    assert rt.describe([])["n"] == 0
+    assert hs.describe([])["n"] == 0
 
 
 def test_position_in_words():
-    stats = rt.describe([0.80, 0.82, 0.81, 0.79, 0.83])  # sd 0.0158
-    assert rt.position(0.81, stats)[1].startswith("inside the 95% CI")
-    sigma, words = rt.position(0.85, stats)
+    stats = hs.describe([0.80, 0.82, 0.81, 0.79, 0.83])  # sd 0.0158
+    assert hs.position(0.81, stats)[1].startswith("inside the 95% CI")
+    sigma, words = hs.position(0.85, stats)
     assert sigma == pytest.approx(2.53, abs=0.01) and words == "2.5 σ above"
-    assert rt.position(0.775, stats)[1] == "2.2 σ below"
-    assert rt.position(0.8299, stats)[1].endswith("(within our seed range)")
-    assert rt.position(0.85, stats, comparable=False) == (pytest.approx(np.nan, nan_ok=True), rt.NOT_COMPARABLE)
-    assert "one seed" in rt.position(0.85, rt.describe([0.8]))[1]
-    assert rt.position(0.85, rt.describe([]))[1] == "not run here"
+    assert hs.position(0.775, stats)[1] == "2.2 σ below"
+    assert hs.position(0.8299, stats)[1].endswith("(within our seed range)")
+    assert hs.position(0.85, stats, comparable=False) == (pytest.approx(np.nan, nan_ok=True), hs.NOT_COMPARABLE)
+    assert "one seed" in hs.position(0.85, hs.describe([0.8]))[1]
+    assert hs.position(0.85, hs.describe([]))[1] == "not run here"
 
 
 def _runs(seeds=(1, 2, 3), shift=0.0):
@@ -93,42 +96,42 @@ def test_q2_tables_on_made_up_runs():
     refs = yaml.safe_load((REPO / "config" / "references.yaml").read_text())
     published = pd.DataFrame(refs["q2"]).astype({"lr": float})
     runs = _runs()
-    comparison = rt.q2_comparison(runs, published, comparable=True)
+    comparison = q2s.q2_comparison(runs, published, comparable=True)
     n_published = sum(pd.notna(published[m]).sum() for m in ("test_acc", "val_acc", "train_loss"))
     assert len(comparison) == n_published
     assert set(comparison.loc[comparison["lr"] == 0.001, "position"]) == {"not run here"}
     assert comparison.loc[comparison["lr"] != 0.001, "sigma"].notna().all()
-    assert not rt.q2_comparison(runs, published, comparable=False)["comparable"].any()
-    pooling = rt.q2_pooling_effect(runs, published, comparable=True)
+    assert not q2s.q2_comparison(runs, published, comparable=False)["comparable"].any()
+    pooling = q2s.q2_pooling_effect(runs, published, comparable=True)
     assert (pooling["verdict"].str.startswith("larger than")).all()  # 0.02 apart, sd 0.002
     assert (pooling["published_n_sources"] > 0).all()
-    same = rt.q2_pooling_effect(_runs(shift=-0.02), published, comparable=True)  # both variants equal
+    same = q2s.q2_pooling_effect(_runs(shift=-0.02), published, comparable=True)  # both variants equal
     assert (same["verdict"].str.startswith("within")).all()
-    params = rt.q2_params(runs, refs["q2_n_params"])
+    params = q2s.q2_params(runs, refs["q2_n_params"])
     assert params["matches"].all()
     best = pd.DataFrame({"pooling": ["max", "none"], "best_lr": [0.01, 0.01], "final_val_acc_mean": [0.83, 0.81],
                          "test_acc_mean": [0.82, 0.80]})
-    best_table = rt.q2_best_lr(runs, best, published, comparable=True)
+    best_table = q2s.q2_best_lr(runs, best, published, comparable=True)
     assert list(best_table["seeds_picking_it"]) == [3, 3]
     assert best_table["agrees_with_published"].all()
 
 
 def test_q3_comparison_uses_every_published_number():
     refs = yaml.safe_load((REPO / "config" / "references.yaml").read_text())
-    summary = pd.DataFrame([{"decoder": d, "seed": s, **{f"test_{k}": 0.5 for k in rt.Q3_SCORES},
-                             **{f"audio_blind_{k}": 0.3 for k in rt.Q3_SCORES}}
+    summary = pd.DataFrame([{"decoder": d, "seed": s, **{f"test_{k}": 0.5 for k in q3s.Q3_SCORES},
+                             **{f"audio_blind_{k}": 0.3 for k in q3s.Q3_SCORES}}
                             for d in ("lstm", "transformer") for s in (1, 2)])
     epochs = pd.DataFrame([{"decoder": d, "seed": s, "epoch": e, "train_loss": 1.0, "val_loss": 1.1,
                             "val_jaccard": 0.6, "val_cosine": 0.7, "val_damerau_levenshtein": 0.4,
                             "train_loss_last_logged": 1.0}
                            for d in ("lstm", "transformer") for s in (1, 2) for e in (1, 2, 3)])
-    table = rt.q3_comparison(summary, epochs, refs, comparable=False)
+    table = q3s.q3_comparison(summary, epochs, refs, comparable=False)
     expected = (4 * len(refs["q3_test"]) + 4 * len(refs["q3_validation_epoch15"])
                 + len(refs["q3_other"]["val_loss_epoch1"]) + len(refs["q3_other"]["train_loss_epoch15"]))
     assert len(table) == expected
-    assert set(table["position"]) == {rt.NOT_COMPARABLE}
+    assert set(table["position"]) == {hs.NOT_COMPARABLE}
     assert set(table.loc[table["split"] == "validation, epoch 15", "our_epoch"]) == {3}  # ran 3 epochs
-    stats = rt.q3_stats(summary)
+    stats = q3s.q3_stats(summary)
     assert len(stats) == 2 * 2 * 4 and (stats["n"] == 2).all()
 
 
@@ -139,10 +142,10 @@ def test_benchmark_table_and_totals(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
                         f"{s}\t0:00:10\t{rss}\t1\t1\t1\t0\t0\t90.0\t{s / 2}\n")
-    bench = rt.benchmarks_table(sorted(root.rglob("*.tsv")))
+    bench = benchmarks.benchmarks_table(sorted(root.rglob("*.tsv")))
     assert list(bench["job"]) == ["q1/verify", "q2/train_a", "q2/train_b"]
     assert np.isnan(bench.loc[2, "max_rss_mb"])
-    totals = rt.benchmarks_totals(bench).set_index("question")
+    totals = benchmarks.benchmarks_totals(bench).set_index("question")
     assert totals.loc["all", "wall_s"] == pytest.approx(31.5) and totals.loc["all", "jobs"] == 3
     assert totals.loc["q2", "max_rss_mb"] == 500.0
 
@@ -173,8 +176,6 @@ def _png(path: Path) -> str:
 def test_build_on_made_up_real_data_results(tmp_path):
     """The whole renderer without a pipeline run: real (not synthetic) data, 3 seeds, Q2 and Q3, Q1 off.
     Published numbers then get a position in our distribution, and no synthetic banner appears."""
-    from hw2repro.report import html as report_html
-
     res = tmp_path / "results"
     runs = _runs()
     runs["n_test"], runs["epochs"], runs["wall_seconds"], runs["device"], runs["threads"] = 529, 15, 60.0, "cpu:x", 1
@@ -226,7 +227,7 @@ def test_build_on_made_up_real_data_results(tmp_path):
     settings = {"config": {"q2": {"epochs": 15, "batch_size": 8, "optimizer": "sgd"}, "q3": {"batch_size": 64}},
                 "questions": {"q1": False, "q2": True, "q3": True}, "q2_figures": q2_figs, "configfiles": [],
                 "repo": str(tmp_path)}
-    report_html.build(inputs, outputs, settings, log=lambda msg: None)
+    render.build(inputs, outputs, settings, log=lambda msg: None)
     html = (out_dir / "index.html").read_text(encoding="utf-8")
     assert "synthetic-banner" not in html and "REAL DATA" in html
     assert "Q1 was not run" in html
@@ -276,7 +277,7 @@ def test_compiled_report_files_and_tables(tiny_run):
     tables = {p.stem: pd.read_csv(p) for p in (out / "tables").glob("*.csv")}
     comparison = tables["q2_comparison"]
     assert len(comparison) > 0 and not comparison["comparable"].any()
-    assert set(comparison["position"]) <= {rt.NOT_COMPARABLE, "not run here"}
+    assert set(comparison["position"]) <= {hs.NOT_COMPARABLE, "not run here"}
     assert (tables["q2_params"]["n_params"] == 224_892).all() and tables["q2_params"]["matches"].all()
     assert len(tables["q2_config_stats"]) == 4 * 3  # 2 lrs x 2 poolings x 3 metrics
     assert tables["q1_verification"]["all_passed"].all()

@@ -1,8 +1,9 @@
 # The compiled reproduction report: every question's tables, figures (PNG), data metadata and
 # benchmark files -> results/report/index.html (self-contained), report.md (same template
 # content) and the tidy tables they are built from (results/report/tables/*.csv).
-# Paths and target lists come from common.smk (and q3.smk); the logic is in
-# hw2repro.report_tables (tables, statistics, provenance) and hw2repro.report_html (rendering).
+# Paths and target lists come from common.smk (and q3.smk); the logic is in hw2repro.report
+# (render: collect and render; blocks and one module per section: layout) and each question's
+# summary module (the tables computed from the results).
 
 REPORT_DIR = f"{RESULTS}/report"
 REPORT_TEMPLATE_DIR = REPO_DIR / "report" / "templates"

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from hw2repro import joblog
-from hw2repro.report.html import build
+from hw2repro.report.render import build
 
 INPUTS = ("q1_tables", "q1_environment", "q1_figures", "q2_tables", "q2_results", "q2_figures", "q3_tables",
           "q3_figures", "data_meta", "references", "benchmarks", "captions", "templates")

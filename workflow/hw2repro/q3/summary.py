@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..stats import describe, position
+
 SIMILARITIES = ("jaccard", "cosine", "damerau_levenshtein")
 SCORES = ("loss", *SIMILARITIES)
 
@@ -93,3 +95,72 @@ def results_table(summary: pd.DataFrame, published: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows, columns=columns)
 
 
+# --- the report's analysis -----------------------------------------------------------------------
+
+Q3_SCORES = SCORES  # the report's order
+Q3_LABELS = {"loss": "loss", "jaccard": "Jaccard", "cosine": "cosine", "damerau_levenshtein": "Damerau–Levenshtein"}
+
+
+def q3_stats(summary: pd.DataFrame) -> pd.DataFrame:
+    """Test and audio-blind scores over seeds: one row per decoder x kind x score."""
+    rows = []
+    for decoder, group in summary.groupby("decoder", sort=True):
+        for kind, prefix in (("test", "test_"), ("audio_blind", "audio_blind_")):
+            for score in Q3_SCORES:
+                column = f"{prefix}{score}"
+                values = group[column] if column in group else []
+                rows.append({"decoder": decoder, "kind": kind, "score": score, **describe(values),
+                             "seeds": " ".join(str(s) for s in sorted(group["seed"]))})
+    cols = ["decoder", "kind", "score", "n", "mean", "sd", "ci95_low", "ci95_high", "min", "max", "seeds"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _last_epoch_values(epochs: pd.DataFrame, decoder: str, epoch: int, column: str) -> tuple[pd.Series, int | None]:
+    """Per seed, ``column`` at ``epoch`` (or at each run's last epoch if it ran fewer)."""
+    sub = epochs[epochs["decoder"] == decoder]
+    if sub.empty or column not in sub:
+        return pd.Series([], dtype=float), None
+    at = sub[sub["epoch"] == epoch]
+    if at.empty:
+        last = sub.loc[sub.groupby("seed")["epoch"].idxmax()]
+        return last[column], int(last["epoch"].max())
+    return at[column], epoch
+
+
+def q3_comparison(summary: pd.DataFrame, epochs: pd.DataFrame, refs: dict, comparable: bool) -> pd.DataFrame:
+    """Every published Q3 number (test table, validation at epochs 15 and 1, last logged training
+    loss) beside ours over seeds."""
+    rows = []
+
+    def add(split, decoder, score, source, value, values, our_epoch=None):
+        stats = describe(values)
+        sigma, words = position(float(value), stats, comparable)
+        rows.append({"split": split, "decoder": decoder, "score": score, "source": source, "published": float(value),
+                     "our_epoch": our_epoch, "ours_n": stats["n"], "ours_mean": stats["mean"], "ours_sd": stats["sd"],
+                     "ours_ci95_low": stats["ci95_low"], "ours_ci95_high": stats["ci95_high"], "sigma": sigma,
+                     "position": words, "comparable": comparable and stats["n"] > 0})
+
+    for pub in refs.get("q3_test", []):
+        decoder = pub["decoder"]
+        group = summary[summary["decoder"] == decoder]
+        for score in Q3_SCORES:
+            if pub.get(score) is not None:
+                add("test", decoder, score, pub["source"], pub[score], group.get(f"test_{score}", []))
+    for pub in refs.get("q3_validation_epoch15", []):
+        decoder = pub["decoder"]
+        for score in Q3_SCORES:
+            column = "val_loss" if score == "loss" else f"val_{score}"
+            values, ep = _last_epoch_values(epochs, decoder, 15, column)
+            if pub.get(score) is not None:
+                add("validation, epoch 15", decoder, score, "published (epoch 15)", pub[score], values, ep)
+    other = refs.get("q3_other", {})
+    for decoder, value in (other.get("val_loss_epoch1") or {}).items():
+        values, ep = _last_epoch_values(epochs, decoder, 1, "val_loss")
+        add("validation, epoch 1", decoder, "loss", "published (epoch 1)", value, values, ep)
+    for decoder, value in (other.get("train_loss_epoch15") or {}).items():
+        column = "train_loss_last_logged" if "train_loss_last_logged" in epochs else "train_loss"
+        values, ep = _last_epoch_values(epochs, decoder, 15, column)
+        add("training (last logged), epoch 15", decoder, "loss", "published (epoch 15)", value, values, ep)
+    cols = ["split", "decoder", "score", "source", "published", "our_epoch", "ours_n", "ours_mean", "ours_sd",
+            "ours_ci95_low", "ours_ci95_high", "sigma", "position", "comparable"]
+    return pd.DataFrame(rows, columns=cols)
