@@ -17,7 +17,6 @@ import base64
 import os
 import re
 import shutil
-import struct
 import subprocess
 import zipfile
 from pathlib import Path
@@ -27,23 +26,14 @@ import pandas as pd
 import pytest
 import yaml
 
+import browser
+from browser import png_size, run_browser
 from conftest import REPO, snakemake
 from hw2repro import provenance
 from hw2repro import stats as hs
 from hw2repro.q2 import summary as q2s
 from hw2repro.q3 import summary as q3s
 from hw2repro.report import benchmarks, render
-
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--disable-quic", "--disable-extensions", "--mute-audio",
-    # no name resolves: a page that needed the network would show broken images
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--virtual-time-budget=15000",
-]
-
 
 # ---------------------------------------------------------------------------------------------
 # statistics and tables (fast)
@@ -260,6 +250,11 @@ def report_figures(run: Path) -> list[Path]:
     return sorted((run / "results").glob("q*/figures/*.png"))
 
 
+def compiled_figures(run: Path) -> list[Path]:
+    """The PNGs the compiled report embeds: all of them but Q3's picture of its own test table."""
+    return [p for p in report_figures(run) if p.name != "test_table.png"]
+
+
 @pytest.mark.slow
 def test_compiled_report_files_and_tables(tiny_run):
     out = report_dir(tiny_run)
@@ -299,29 +294,10 @@ def test_compiled_report_files_and_tables(tiny_run):
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's chromium; installed with apt-get when missing (CI runs as root with Debian packages)."""
-    if not Path(CHROMIUM).exists():
-        if os.geteuid() != 0 or not shutil.which("apt-get"):
-            pytest.skip(f"{CHROMIUM} missing and cannot be installed here (needs root and apt-get)")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=env)
-            if proc.returncode != 0:
-                pytest.fail(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return CHROMIUM
-
-
-def run_browser(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    profile.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([chromium, *BROWSER_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
-                          text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
-    return struct.unpack(">II", data[16:24])
+    path = browser.ensure_chromium()
+    if path is None:
+        pytest.skip(f"{browser.CHROMIUM} missing and cannot be installed here (needs root and apt-get)")
+    return path
 
 
 @pytest.mark.slow
@@ -332,26 +308,46 @@ def test_compiled_report_renders_in_a_headless_browser(tiny_run, chromium, tmp_p
     assert match, "self-check element missing from the rendered page"
     attrs = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', match.group(1)))
     assert attrs.get("status") == "ok", attrs
-    assert int(attrs["images"]) == len(report_figures(tiny_run)) > 0
+    assert int(attrs["images"]) == len(compiled_figures(tiny_run)) > 0
     assert attrs["images-ok"] == attrs["images"]
     assert int(attrs["tables"]) >= 10 and attrs["tables-ok"] == attrs["tables"]
 
-    shot = report_dir(tiny_run) / "screenshot.png"
-    run_browser(chromium, tmp_path / "profile-shot", "--window-size=1280,1600", f"--screenshot={shot}", page)
-    assert png_size(shot) == (1280, 1600) and shot.stat().st_size > 20_000
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [390, 1400])
+def test_compiled_report_fits_and_enlarges_at(width, tiny_run, chromium, tmp_path):
+    """At a phone's and a desktop's width: nothing wider than the viewport, every image decodes and
+    every table has rows, no figure is a thumbnail, clicking one shows it at full size."""
+    index = report_dir(tiny_run) / "index.html"
+    got = browser.measure_at(chromium, tmp_path, index, width)
+    assert got["clientWidth"] == width, got
+    assert got["scrollWidth"] <= width and not got["overflowing"], got
+    assert got["status"] == "ok" and got["images"] == got["imagesOk"] == len(compiled_figures(tiny_run)), got
+    assert got["tables"] >= 10 and got["tables"] == got["tablesOk"], got
+    narrowest = min(img["shown"] for img in got["shown"])
+    assert narrowest >= 300, got["shown"]  # the per-configuration plots were ~120 px thumbnails
+    if width >= 1000:  # multi-panel figures span the section
+        assert all(img["shown"] >= 0.85 * got["sectionWidth"] for img in got["shown"] if img["wide"]), got
+    enlarged = got["enlarged"]
+    assert enlarged["open"] and enlarged["natural"] == enlarged["expected"] > 0, enlarged
+    assert enlarged["shown"] == enlarged["natural"], enlarged  # full size, not fitted
+
+    shot = browser.screenshot_at(chromium, tmp_path, index, width, 2400 if width < 500 else 1600,
+                                 report_dir(tiny_run) / f"screenshot-{width}.png")
+    assert png_size(shot)[0] == width and shot.stat().st_size > 20_000
     artifacts = os.environ.get("HW2_TEST_ARTIFACTS")
     if artifacts:
         Path(artifacts).mkdir(parents=True, exist_ok=True)
-        shutil.copy2(shot, Path(artifacts) / "report-screenshot.png")
+        shutil.copy2(shot, Path(artifacts) / f"report-screenshot-{width}.png")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["report.html", "report.zip"])
-def test_snakemake_report_holds_every_figure(tiny_run, name):
+def test_snakemake_report_holds_every_figure(tiny_run, name, chromium, tmp_path):
     target = tiny_run / name
     snakemake(tiny_run, "--report", name, "--configfile", "tiny.yaml")
     assert target.stat().st_size > 10_000
-    figures = report_figures(tiny_run) + [report_dir(tiny_run) / "index.html"]
+    figures = report_figures(tiny_run) + [report_dir(tiny_run) / "figureless.html"]
     if name.endswith(".html"):
         text = target.read_text(encoding="utf-8")
         for fig in figures:
@@ -361,6 +357,8 @@ def test_snakemake_report_holds_every_figure(tiny_run, name):
             assert base64.b64encode(fig.read_bytes()).decode("ascii") in text, fig
         assert '"Report"' in text  # the compiled report's category
         assert '"lr": "0.1"' in text  # Q2 figures carry labels, so they are shown as a table
+        assert "Configuration" not in (REPO / "report" / "workflow.rst").read_text()  # no such view in 9.27
+        shown = target
     else:
         with zipfile.ZipFile(target) as archive:
             names = archive.namelist()
@@ -368,3 +366,9 @@ def test_snakemake_report_holds_every_figure(tiny_run, name):
             for fig in figures:  # stored as report/data/raw/<hash>/<file name>, byte for byte
                 stored = [n for n in names if n.endswith(f"/{fig.name}")]
                 assert any(archive.read(n) == fig.read_bytes() for n in stored), fig
+            archive.extractall(tmp_path / "unzipped")
+        shown = next((tmp_path / "unzipped").rglob("report.html"))
+    # opened in Chromium, the compiled report's entry shows the page (Chromium refuses a data URL
+    # over 2 MiB: the entry was a blank pane): the page inside posts its self-check to the report
+    got = browser.snakemake_report_frame(chromium, tmp_path, shown)
+    assert got.get("status") == "ok" and got["tables"] >= 10 and got["textLength"] > 2000, got

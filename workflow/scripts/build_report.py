@@ -17,7 +17,7 @@ def main(smk, log):
         inputs[name] = [str(value)] if isinstance(value, str) else [str(p) for p in value]
     settings = {name: getattr(smk.params, name) for name in SETTINGS}
     settings["repo"] = str(Path(smk.scriptdir).resolve().parents[1])  # the checkout holding the workflow (git provenance)
-    outputs = {"html": smk.output.html, "markdown": smk.output.markdown, "tables": list(smk.output.tables)}
+    outputs = {"html": smk.output.html, "figureless": smk.output.figureless, "markdown": smk.output.markdown, "tables": list(smk.output.tables)}
     build(inputs, outputs, settings, log=log)
 
 

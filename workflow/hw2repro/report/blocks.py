@@ -32,8 +32,9 @@ FIGURE_TITLES = {
     "q1_feature_dim": "Feature dimension M against head dimension D",
     "loss_train_val": "Training vs validation loss",
     "val_similarities": "Validation similarities per epoch",
-    "test_table": "Test table (figure)",
 }
+# Multi-panel figures drawn across the whole page width (a third of a card would be illegible).
+WIDE_FIGURES = {"q1_scaling", "q1_error_vs_scale", "val_similarities", "loss_train_val"}
 CAPTIONS = {
     "q1_scaling": "q1_scaling", "q1_error_vs_scale": "q1_error_vs_scale", "q1_feature_dim": "q1_feature_dim",
     "test_accuracy_overview": "q2_overview", "training-loss": "q2_training_loss",
@@ -68,6 +69,7 @@ class Figure:
     path: str  # as given (relative to the working directory)
     md_path: str = ""  # relative to report.md
     data_uri: str = ""
+    wide: bool = False
 
 
 def _looks_numeric(text: str) -> bool:
@@ -151,7 +153,7 @@ def figure(path: str, kind: str, caption_files: dict, title: str | None = None, 
     caption = load_caption(caption_files, CAPTIONS.get(kind, kind)) if with_caption else ""
     stem = Path(path).stem
     return Figure(id=re.sub(r"[^A-Za-z0-9_-]", "-", stem), title=title or FIGURE_TITLES.get(stem, stem),
-                  caption=caption, path=str(path))
+                  caption=caption, path=str(path), wide=stem in WIDE_FIGURES)
 
 
 def embed(fig: Figure, md_dir: Path) -> Figure:

@@ -33,6 +33,9 @@ from .q1 import q1_section
 from .q2 import q2_section
 from .q3 import q3_section
 
+# Chromium refuses data URLs over 2 MiB, and Snakemake's .html report embeds a page as base64
+# (4/3 larger): the page without figures must stay under 1.5 MiB.
+FIGURELESS_MAX_BYTES = 3 * 2**20 // 2
 # The tidy tables a collector may return (the rest of its dict is for the section's layout).
 TIDY_TABLES = {"q1_verification", "q1_observations", "q1_complexity", "q1_crossover", "q2_config_stats",
                "q2_comparison", "q2_pooling", "q2_best_lr", "q2_params", "q3_stats", "q3_comparison",
@@ -198,7 +201,14 @@ def build(inp: dict, out: dict, settings: dict, log=print) -> dict:
     env.filters["rst_html"] = rst_inline_to_html
     env.filters["rst_md"] = rst_inline_to_md
     env.filters["md_cell"] = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
-    write_text(out["html"], env.get_template("report.html.j2").render(**context))
+    html = env.get_template("report.html.j2")
+    write_text(out["html"], html.render(**context, embedded=True))
+    if out.get("figureless"):
+        page = html.render(**context, embedded=False)
+        if len(page.encode("utf-8")) > FIGURELESS_MAX_BYTES:
+            raise ValueError(f"{out['figureless']} would be {len(page.encode('utf-8')):,} bytes: over "
+                             f"{FIGURELESS_MAX_BYTES:,}, Snakemake's report could not show it in Chromium")
+        write_text(out["figureless"], page)
     write_text(out["markdown"], env.get_template("report.md.j2").render(**context))
     log(f"wrote {out['html']} ({n_figures} figures embedded), {out['markdown']}, {len(out['tables'])} tables")
     return context
