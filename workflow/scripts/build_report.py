@@ -6,8 +6,8 @@ from hw2repro import joblog
 from hw2repro.report.render import build
 
 INPUTS = ("q1_tables", "q1_environment", "q1_figures", "q2_tables", "q2_results", "q2_figures", "q3_tables",
-          "q3_figures", "data_meta", "references", "benchmarks", "captions", "templates")
-SETTINGS = ("config", "questions", "q2_figures", "configfiles")
+          "q3_results", "q3_predictions", "q3_figures", "data_meta", "references", "benchmarks", "captions", "templates")
+SETTINGS = ("config", "questions", "q2_figures", "q3_runs", "configfiles")
 
 
 def main(smk, log):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import read_json
-from ..stats import describe, position
+from ..stats import NOT_COMPARABLE, describe, position
 
 RUN_COLUMNS = ["pooling", "lr", "seed", "final_train_loss", "final_val_acc", "test_acc", "n_test",
                "n_params", "epochs", "batch_size", "optimizer", "dropout", "wall_seconds", "device",
@@ -178,3 +178,92 @@ def q2_params(runs: pd.DataFrame, published_n_params: int | None) -> pd.DataFram
         rows.append({"pooling": pooling, "n_params": ours, "published": published_n_params,
                      "matches": bool(published_n_params is not None and ours == published_n_params)})
     return pd.DataFrame(rows, columns=["pooling", "n_params", "published", "matches"])
+
+
+def flat_runs(epochs: pd.DataFrame, val_counts: dict | None = None) -> pd.DataFrame:
+    """Runs whose validation accuracy never moved over >= 2 epochs: the network predicts one class
+    (typically the majority class; its share of the validation set is given when known)."""
+    majority = (max(val_counts.values()) / sum(val_counts.values())) if val_counts else np.nan
+    majority_class = max(val_counts, key=val_counts.get) if val_counts else ""
+    rows = []
+    for (pooling, lr, seed), run in epochs.groupby(["pooling", "lr", "seed"], sort=False):
+        acc = run["val_acc"].to_numpy(float)
+        if len(acc) >= 2 and np.ptp(acc) == 0:
+            rows.append({"pooling": pooling, "lr": float(lr), "seed": int(seed), "epochs": len(acc),
+                         "val_acc": acc[0], "majority_class": majority_class, "majority_share": majority,
+                         "is_majority_share": bool(np.isclose(acc[0], majority)) if val_counts else np.nan})
+    return pd.DataFrame(rows, columns=["pooling", "lr", "seed", "epochs", "val_acc", "majority_class",
+                                       "majority_share", "is_majority_share"])
+
+
+def class_tables(runs: list[dict], class_names) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``runs``: dicts with pooling, lr, seed and the path of its test_predictions.csv.
+
+    Returns (per class: n, correct, accuracy per run and class; confusion: counts per run, true x
+    predicted class, every cell present)."""
+    per_class, confusion = [], []
+    for run in runs:
+        pred = pd.read_csv(run["path"])
+        key = {"pooling": run["pooling"], "lr": float(run["lr"]), "seed": int(run["seed"])}
+        for c, name in enumerate(class_names):
+            mine = pred[pred["label"] == c]
+            correct = int((mine["predicted"] == c).sum())
+            per_class.append({**key, "class": name, "n": len(mine), "correct": correct,
+                              "accuracy": correct / len(mine) if len(mine) else np.nan,
+                              "predicted_as_this": int((pred["predicted"] == c).sum())})
+            for p, other in enumerate(class_names):
+                confusion.append({**key, "true": name, "predicted": other,
+                                  "count": int((mine["predicted"] == p).sum())})
+    return pd.DataFrame(per_class), pd.DataFrame(confusion)
+
+
+def q2_published_spread(runs: pd.DataFrame, published: pd.DataFrame, comparable: bool) -> pd.DataFrame:
+    """Per metric x pooling x lr: ours over seeds beside the published groups' spread (n, median,
+    min, max) and where our mean falls in that range (only on real data)."""
+    rows = []
+    configs = pd.concat([runs[["pooling", "lr"]], published[["pooling", "lr"]]]).drop_duplicates()
+    for metric, (column, label) in Q2_METRICS.items():
+        for pooling, lr in configs.itertuples(index=False):
+            ours = describe(runs.loc[(runs["pooling"] == pooling) & np.isclose(runs["lr"], lr), column])
+            pub = published.loc[(published["pooling"] == pooling) & np.isclose(published["lr"], lr), metric].dropna()
+            if ours["n"] == 0 and pub.empty:
+                continue
+            if ours["n"] == 0 or pub.empty:
+                where = "not run here" if ours["n"] == 0 else "not published"
+            elif not comparable:
+                where = NOT_COMPARABLE
+            elif ours["mean"] < pub.min():
+                where = "below every published number"
+            elif ours["mean"] > pub.max():
+                where = "above every published number"
+            else:
+                where = "within the published range"
+            rows.append({"metric": metric, "label": label, "pooling": pooling, "lr": float(lr), "ours_n": ours["n"],
+                         "ours_mean": ours["mean"], "ours_ci95_low": ours["ci95_low"],
+                         "ours_ci95_high": ours["ci95_high"], "published_n": len(pub),
+                         "published_median": pub.median() if len(pub) else np.nan,
+                         "published_min": pub.min() if len(pub) else np.nan,
+                         "published_max": pub.max() if len(pub) else np.nan, "where": where,
+                         "comparable": comparable and ours["n"] > 0 and len(pub) > 0})
+    cols = ["metric", "label", "pooling", "lr", "ours_n", "ours_mean", "ours_ci95_low", "ours_ci95_high", "published_n",
+            "published_median", "published_min", "published_max", "where", "comparable"]
+    order = {m: i for i, m in enumerate(Q2_METRICS)}
+    table = pd.DataFrame(rows, columns=cols)
+    table["_m"] = table["metric"].map(order)
+    return table.sort_values(["_m", "pooling", "lr"], ascending=[True, True, False], ignore_index=True).drop(
+        columns="_m")
+
+
+def q2_per_class_at_best(per_class: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
+    """Per pooling, at the lr chosen on validation: each class's test accuracy over seeds."""
+    rows = []
+    for r in best.itertuples():
+        sub = per_class[(per_class["pooling"] == r.pooling) & np.isclose(per_class["lr"], r.best_lr)]
+        for name, group in sub.groupby("class", sort=False):
+            stats = describe(group["accuracy"])
+            rows.append({"pooling": r.pooling, "lr": float(r.best_lr), "class": name, "n_images": int(group["n"].iloc[0]),
+                         "accuracy_mean": stats["mean"], "accuracy_ci95_low": stats["ci95_low"],
+                         "accuracy_ci95_high": stats["ci95_high"], "n_seeds": stats["n"],
+                         "never_right": bool((group["correct"] == 0).all())})
+    return pd.DataFrame(rows, columns=["pooling", "lr", "class", "n_images", "accuracy_mean", "accuracy_ci95_low",
+                                       "accuracy_ci95_high", "n_seeds", "never_right"])

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..stats import describe, position
+from .metrics import damerau_levenshtein_similarity
+from .text import VOCAB
 
 SIMILARITIES = ("jaccard", "cosine", "damerau_levenshtein")
 SCORES = ("loss", *SIMILARITIES)
@@ -164,3 +166,64 @@ def q3_comparison(summary: pd.DataFrame, epochs: pd.DataFrame, refs: dict, compa
     cols = ["split", "decoder", "score", "source", "published", "our_epoch", "ours_n", "ours_mean", "ours_sd",
             "ours_ci95_low", "ours_ci95_high", "sigma", "position", "comparable"]
     return pd.DataFrame(rows, columns=cols)
+
+
+# --- sample transcriptions --------------------------------------------------------------------
+
+
+def read_predictions(path) -> list[dict]:
+    """The blocks of a run's predictions.txt (id, target, pred and, when scored, blind)."""
+    clips, clip = [], {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            if clip:
+                clips.append(clip)
+            clip = {}
+            continue
+        key, _, value = line.partition(":")
+        clip[key.strip()] = value.strip()
+    if clip:
+        clips.append(clip)
+    return clips
+
+
+def _ids(shown: str) -> list[int]:
+    # predictions.txt shows every token as its symbol (text.decode), so the ids come back one to one
+    return [VOCAB.index(c) for c in shown]
+
+
+def transcription_samples(runs: list[dict], n_random: int = 3, seed: int = 0) -> pd.DataFrame:
+    """Per run (dicts with decoder, seed, path of predictions.txt): the best and worst test clip by
+    Damerau–Levenshtein similarity and ``n_random`` others drawn with a fixed seed, each with its
+    target, prediction and audio-blind prediction."""
+    rows = []
+    for run in runs:
+        clips = read_predictions(run["path"])
+        scored = []
+        for c in clips:
+            target = _ids(c["target"])
+            dl = damerau_levenshtein_similarity(target, _ids(c["pred"]))
+            blind = damerau_levenshtein_similarity(target, _ids(c["blind"])) if "blind" in c else np.nan
+            scored.append((dl, blind, c))
+        if not scored:
+            continue
+        order = sorted(range(len(scored)), key=lambda i: (-scored[i][0], i))
+        picks = [("best", order[0]), ("worst", order[-1])]
+        rest = [i for i in range(len(scored)) if i not in (order[0], order[-1])]
+        rng = np.random.default_rng(seed)
+        picks += [("random", int(i)) for i in sorted(rng.choice(rest, size=min(n_random, len(rest)), replace=False))]
+        for kind, i in picks:
+            dl, blind, c = scored[i]
+            rows.append({"decoder": run["decoder"], "seed": int(run["seed"]), "kind": kind, "id": c.get("id", ""),
+                         "target": strip_markers(c["target"]), "prediction": strip_markers(c["pred"]),
+                         "audio_blind": strip_markers(c["blind"]) if "blind" in c else "",
+                         "damerau_levenshtein": dl, "audio_blind_damerau_levenshtein": blind})
+    return pd.DataFrame(rows, columns=["decoder", "seed", "kind", "id", "target", "prediction", "audio_blind",
+                                       "damerau_levenshtein", "audio_blind_damerau_levenshtein"])
+
+
+def strip_markers(shown: str) -> str:
+    """The text between the leading ``<`` and the closing ``>`` (what was said or heard)."""
+    if shown.startswith("<"):
+        shown = shown[1:]
+    return shown[:-1] if shown.endswith(">") else shown

@@ -8,6 +8,21 @@ import pandas as pd
 
 from .blocks import QUESTION_TITLES, Table, figure, heading, kv_rows, num, table_block, text
 
+# What each check and observation of q1/verification.csv is, in words.
+CHECKS = {
+    "kernel_identity": "φ(q)ᵀφ(k) = Σ_{n<K} (qᵀk)ⁿ/n!",
+    "feature_dim": "constructed M = both formulas for M(D, K)",
+    "linear_equals_quadratic": "linear order D⁻¹Φ(Q)(Φ(K)ᵀV) = quadratic order",
+    "exact_matches_torch_softmax": "exact attention = torch softmax attention",
+    "kernel_lower_bound": "K-term kernel ≥ its analytic minimum (even degree)",
+}
+OBSERVATIONS = {
+    "kernel_real_root": "t where the K-term kernel crosses zero (odd degree)",
+    "first_scale_negative_kernel": "first scale of qᵀk with a negative kernel value",
+    "first_scale_nonpositive_normalizer": "first scale with a non-positive normalizer",
+}
+MAPS = {"full": "full outer product", "symmetric": "symmetric monomials", "exact": "exact softmax"}
+
 
 def q1_section(data: dict, figures: list[str], caption_files: dict) -> dict:
     """``data``: render.collect_q1's tables (q1_verification, q1_observations, q1_complexity,
@@ -40,23 +55,35 @@ def q1_section(data: dict, figures: list[str], caption_files: dict) -> dict:
         table_block(Table(
             "q1-verification", "Verification checks (float64)",
             ["check", "feature map", "passed", "largest error", "in machine ε", "tolerance"],
-            [[r.check, r.construction, f"{r.passed}/{r.n}", num(r.max_error, 2), num(r.max_error_in_eps, 1),
+            [[CHECKS.get(r.check, r.check), MAPS.get(r.construction, r.construction), f"{r.passed}/{r.n}", num(r.max_error, 2), num(r.max_error_in_eps, 1),
               num(r.tolerance, 2)] for r in summary.itertuples()],
             row_classes=["" if r.all_passed else "bad" for r in summary.itertuples()])),
     ]
     if len(observations):
         blocks.append(table_block(Table(
             "q1-observations", "Observations (measured facts, not pass/fail)",
-            [c for c in observations.columns],
-            [[num(v, 4) if isinstance(v, float) else str(v) for v in row]
-             for row in observations.itertuples(index=False)])))
+            ["observation", "feature map", "D", "K", "value"],
+            [[OBSERVATIONS.get(r.check, r.check), MAPS.get(r.construction, r.construction), str(r.D), str(r.K),
+              "none in the sweep" if pd.isna(r.value) else num(r.value, 3)] for r in observations.itertuples()],
+            note="Scales are multipliers of qᵀk in the approximation sweep; an odd-degree kernel (K even) has "
+                 "a real root, so its values and normalizers can turn negative at large scales.")))
+    slopes = complexity[~complexity["quantity"].astype(str).str.startswith("crossover")]
+    counts = slopes["verdict"].value_counts()
     blocks += [
         heading("Scaling"),
+        text(f"Of {len(slopes)} claimed exponents, {counts.get('as claimed', 0)} were measured within "
+             f"±{num(slopes['tolerance'].max(), 1)} of the claim, "
+             f"{counts.get('flatter than claimed (within the O bound)', 0)} flatter (fixed overheads dominate "
+             f"short sequences; an O(·) claim is an upper bound) and {counts.get('STEEPER than claimed', 0)} "
+             "steeper. Exponents are log-log slopes of the measurements over L (or D)."),
         table_block(Table(
             "q1-complexity", "Complexity claims vs measured exponents",
-            ["claim", "method", "D", "quantity", "claimed", "measured", "detail"],
+            ["claim", "method", "D", "quantity", "claimed", "measured", "tolerance", "verdict", "detail"],
             [[r.claim, r.method, "–" if pd.isna(r.D) else str(int(r.D)), r.quantity, num(r.claimed, 2),
-              num(r.measured, 2), str(r.detail)] for r in complexity.itertuples()])),
+              (num(int(r.measured)) if not pd.isna(r.measured) else "–") if pd.isna(r.tolerance)
+              else num(r.measured, 2), "–" if pd.isna(r.tolerance) else f"±{r.tolerance:.1f}", r.verdict,
+              str(r.detail)] for r in complexity.itertuples()],
+            row_classes=["warn" if str(r.verdict).startswith("STEEPER") else "" for r in complexity.itertuples()])),
         table_block(Table(
             "q1-crossover", "Where the linear form becomes faster",
             ["method", "D", "M", "crossover L (interpolated)", "first grid L", "speed-up at max L",

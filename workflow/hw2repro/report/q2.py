@@ -1,5 +1,5 @@
-"""The report's Q2 section: setup, best lr, every published number beside ours, pooling, parameters
-and figures (laid out from render.collect_q2's tables)."""
+"""The report's Q2 section: setup, runs stuck at one class, best lr, the published numbers' spread
+beside ours, pooling, parameters, per-class accuracy and figures (laid out from render.collect_q2's tables)."""
 
 from __future__ import annotations
 
@@ -11,56 +11,72 @@ import pandas as pd
 from ..q2.summary import Q2_METRICS
 from ..stats import fmt_mean_ci
 from .blocks import (CAPTIONS, POOLING, QUESTION_TITLES, Table, figure, heading, kv_rows, load_caption, lr_text, num,
-                     published_num, table_block, text)
+                     table_block, text)
 
 
-def comparison_table(stats: pd.DataFrame, comparison: pd.DataFrame, comparable: bool) -> dict:
-    """One row per pooling x lr for this pipeline (mean ± 95% CI), then one row per published source
-    with its numbers and, on real data, where each falls in our seed distribution."""
-    metrics = list(Q2_METRICS)
+def spread_table(spread: pd.DataFrame, comparable: bool) -> dict:
+    """One row per pooling x lr: per metric, ours (mean ± 95% CI) and the published groups' median
+    [min–max] (n); on real data, where our mean falls in their range. Four decimals throughout."""
+    metrics = [m for m in Q2_METRICS if m in set(spread["metric"])]
     short = {"test_acc": "test acc.", "val_acc": "val. acc.", "train_loss": "train loss"}
-    columns = ["pooling", "lr", "source"]
+    columns = ["pooling", "lr"]
     for m in metrics:
-        columns += [short[m]] + (["where it falls"] if comparable else [])
-    rows, classes = [], []
-    keys = comparison[["pooling", "lr"]].drop_duplicates()
-    ours_keys = stats[["pooling", "lr"]].drop_duplicates()
-    keys = pd.concat([keys, ours_keys]).drop_duplicates().sort_values(["pooling", "lr"], ascending=[True, False])
+        columns += [f"{short[m]}: ours", f"{short[m]}: published median [range] (n)"] + (
+            [f"{short[m]}: ours is"] if comparable else [])
+    rows = []
+    keys = spread[["pooling", "lr"]].drop_duplicates().sort_values(["pooling", "lr"], ascending=[True, False])
     for pooling, lr in keys.itertuples(index=False):
-        ours = stats[(stats["pooling"] == pooling) & np.isclose(stats["lr"], lr)].set_index("metric")
-        row = [POOLING.get(pooling, pooling), lr_text(lr), "this pipeline"]
+        at = spread[(spread["pooling"] == pooling) & np.isclose(spread["lr"], lr)].set_index("metric")
+        row = [POOLING.get(pooling, pooling), lr_text(lr)]
         for m in metrics:
-            row += [fmt_mean_ci(ours.loc[m].to_dict()) if m in ours.index else "not run"] + (
-                [""] if comparable else [])
+            if m not in at.index:
+                row += ["–", "–"] + (["–"] if comparable else [])
+                continue
+            r = at.loc[m]
+            ours = fmt_mean_ci({"n": r["ours_n"], "mean": r["ours_mean"], "ci95_low": r["ours_ci95_low"],
+                                "ci95_high": r["ours_ci95_high"]}) if r["ours_n"] else "not run"
+            pub = (f"{r['published_median']:.4f} [{r['published_min']:.4f}–{r['published_max']:.4f}] "
+                   f"({int(r['published_n'])})" if r["published_n"] else "–")
+            row += [ours, pub] + ([r["where"]] if comparable else [])
         rows.append(row)
-        classes.append("ours")
-        pub = comparison[(comparison["pooling"] == pooling) & np.isclose(comparison["lr"], lr)]
-        for source, group in pub.groupby("source", sort=True):
-            by_metric = group.set_index("metric")
-            row = [POOLING.get(pooling, pooling), lr_text(lr), source]
-            for m in metrics:
-                if m in by_metric.index:
-                    row += [published_num(by_metric.loc[m, "published"])] + (
-                        [by_metric.loc[m, "position"]] if comparable else [])
-                else:
-                    row += ["–"] + (["–"] if comparable else [])
-            rows.append(row)
-            classes.append("published")
-    note = ("This pipeline: mean ± 95% confidence interval over seeds (t distribution; one seed: the value). "
-            "Where it falls: inside our 95% confidence interval, or how many seed-to-seed standard deviations "
-            "(σ) above or below our mean the published number lies."
-            if comparable else
-            "This pipeline: mean ± 95% confidence interval over seeds (t distribution; one seed: the value). "
-            "Synthetic data: the published numbers are listed for orientation only and are not compared "
-            "(tables/q2_comparison.csv has every pair).")
-    return table_block(Table("q2-comparison", "Published numbers beside this pipeline's (shaded)", columns, rows,
-                             note=note, row_classes=classes))
+    note = ("Ours: mean ± 95% confidence interval over seeds (t distribution; one seed: the value). Published: "
+            "the median of the groups' numbers, their range and how many groups. "
+            + ("" if comparable else "Synthetic data: the published numbers are for orientation only. ")
+            + "tables/q2_comparison.csv has every published number beside ours, one row each.")
+    return table_block(Table("q2-comparison", "Published numbers against this pipeline's", columns, rows, note=note))
+
+
+def flat_runs_text(flat: pd.DataFrame) -> dict | None:
+    """A warning naming every run whose validation accuracy never moved (one class predicted)."""
+    if flat is None or flat.empty:
+        return None
+    parts = []
+    for r in flat.itertuples():
+        same = (f" = the share of {r.majority_class} in the validation set: it predicts the majority class"
+                if r.is_majority_share is True else ": it predicts one class")
+        parts.append(f"lr {lr_text(r.lr)} {POOLING.get(r.pooling, r.pooling)} (seed {r.seed}): validation accuracy "
+                     f"{r.val_acc:.4f} at each of its {r.epochs} epochs{same}")
+    return {"type": "warning", "text": "Stuck, not learning: " + "; ".join(parts) + ". Its numbers measure the "
+                                       "class balance, not the network."}
+
+
+def per_class_table(per_class: pd.DataFrame | None) -> dict | None:
+    if per_class is None or per_class.empty:
+        return None
+    rows = [[POOLING.get(r.pooling, r.pooling), lr_text(r.lr), r[3], f"{r.n_images:,}",
+             fmt_mean_ci({"n": r.n_seeds, "mean": r.accuracy_mean, "ci95_low": r.accuracy_ci95_low,
+                          "ci95_high": r.accuracy_ci95_high})] for r in per_class.itertuples(index=False)]
+    return table_block(Table(
+        "q2-per-class", "Test accuracy per class at the chosen learning rate",
+        ["pooling", "lr", "class", "test images", "accuracy"], rows,
+        row_classes=["bad" if r.never_right else "" for r in per_class.itertuples()],
+        note="Mean ± 95% CI over seeds. A class no seed ever got right is marked."))
 
 
 def q2_section(data: dict, figures: list[str], caption_files: dict, settings: dict) -> dict:
     """``data``: render.collect_q2's runs, tables and data metadata."""
     runs, meta, synthetic, comparable = data["runs"], data["meta"], data["synthetic"], data["comparable"]
-    stats, comparison, pooling = data["q2_config_stats"], data["q2_comparison"], data["q2_pooling"]
+    pooling = data["q2_pooling"]
     best_table, params = data["q2_best_lr"], data["q2_params"]
     cfg = settings["config"].get("q2", {})
     results = data["results"]
@@ -87,6 +103,9 @@ def q2_section(data: dict, figures: list[str], caption_files: dict, settings: di
         setup.append(("torch / Python / CPU ISA", f"{env.get('torch')} / {env.get('python')} / {env.get('cpu_isa')}"))
 
     blocks = [table_block(Table("q2-setup", "Setup", ["setting", "value"], kv_rows(setup)))]
+    stuck = flat_runs_text(data["q2_flat_runs"])
+    if stuck:
+        blocks.append(stuck)
 
     # best lr
     blocks += [heading("Best learning rate on validation")]
@@ -105,7 +124,7 @@ def q2_section(data: dict, figures: list[str], caption_files: dict, settings: di
 
     # comparisons
     blocks.append(heading("Beside every published number"))
-    blocks.append(comparison_table(stats, comparison, comparable))
+    blocks.append(spread_table(data["q2_published_spread"], comparable))
 
     # pooling
     prow = []
@@ -136,12 +155,21 @@ def q2_section(data: dict, figures: list[str], caption_files: dict, settings: di
                           row_classes=["" if r.matches else "bad" for r in params.itertuples()])),
     ]
 
-    # figures
-    overview = [p for p in figures if Path(p).stem == "test_accuracy_overview"]
+    # figures: the grid as a whole first, then the homework's per-configuration plots
+    by_stem = {Path(p).stem: p for p in figures}
     blocks += [heading("Figures")]
+    overview = [figure(by_stem["test_accuracy_overview"], "test_accuracy_overview", caption_files,
+                       title="Test accuracy: this pipeline vs published")] if "test_accuracy_overview" in by_stem else []
+    overview += [figure(by_stem[stem], stem, caption_files) for stem in
+                 ("published_spread", "lr_overlay_max", "lr_overlay_none") if stem in by_stem]
     if overview:
-        blocks.append({"type": "figures", "items": [figure(overview[0], "test_accuracy_overview", caption_files,
-                                                           title="Test accuracy: this pipeline vs published")]})
+        blocks.append({"type": "figures", "items": overview})
+    blocks += [b for b in (heading("Per class, on the imbalanced test set"), per_class_table(data["q2_per_class"]))
+               if b and data["q2_per_class"] is not None]
+    classes = [figure(by_stem[stem], stem, caption_files) for stem in ("per_class_accuracy", "confusion_matrix")
+               if stem in by_stem]
+    if classes:
+        blocks.append({"type": "figures", "items": classes})
     for kind, title in (("training-loss", "Training loss"), ("validation-accuracy", "Validation accuracy")):
         items = []
         for f in sorted((f for f in settings.get("q2_figures", []) if f["kind"] == kind),
@@ -149,7 +177,7 @@ def q2_section(data: dict, figures: list[str], caption_files: dict, settings: di
             items.append(figure(f["path"], kind, caption_files, title=f"lr {f['lr']}, {POOLING[f['pooling']]}",
                                 with_caption=False))
         if items:
-            blocks.append({"type": "figures", "title": title,
+            blocks.append({"type": "figures", "title": f"{title} per configuration (the homework's figures)",
                            "caption": load_caption(caption_files, CAPTIONS[kind]), "items": items, "small": True})
 
     best_max = best_table[best_table["pooling"] == "max"]

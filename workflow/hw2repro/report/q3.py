@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..q3.summary import Q3_LABELS, Q3_SCORES
 from ..stats import describe, fmt_mean_ci
-from .blocks import DECODER, QUESTION_TITLES, Table, figure, heading, kv_rows, num, published_num, table_block, text
+from .blocks import DECODER, QUESTION_TITLES, Table, figure, heading, kv_rows, num, table_block, text
 
 
 def q3_section(data: dict, figures: list[str], caption_files: dict, settings: dict) -> dict:
@@ -56,6 +56,17 @@ def q3_section(data: dict, figures: list[str], caption_files: dict, settings: di
         q3_table("q3-epochs", "Validation at epochs 15 and 1, last logged training loss at epoch 15",
                  comparison[comparison["split"] != "test"], None, comparable),
     ]
+    samples = data["q3_samples"]
+    if len(samples):
+        blocks += [heading("Sample transcriptions"), table_block(Table(
+            "q3-samples", "Test clips: the best, the worst and three drawn at random per run",
+            ["decoder", "seed", "clip", "target", "prediction", "DL", "audio-blind prediction", "DL (blind)"],
+            [[DECODER.get(r.decoder, r.decoder), str(r.seed), f"{r.kind} ({r.id})", r.target, r.prediction,
+              f"{r.damerau_levenshtein:.4f}", r.audio_blind or "–", num(r.audio_blind_damerau_levenshtein)]
+             for r in samples.itertuples()],
+            note="DL: Damerau–Levenshtein similarity to the target (1 = identical). “@” is the padding token: "
+                 "a prediction of only “@” means the decoder has not learnt to stop padding. The audio-blind "
+                 "prediction is the same model given another clip's audio."))]
     blocks += [heading("Figures"), {"type": "figures", "items": [
         figure(p, Path(p).stem, caption_files) for p in figures]}]
 
@@ -128,7 +139,7 @@ def q3_table(table_id: str, title: str, comparison: pd.DataFrame, stats: pd.Data
             row = [label, *ours, source]
             for s in scores:
                 if s in pub.index:
-                    row += [published_num(pub.loc[s, "published"])] + ([pub.loc[s, "position"]] if comparable else [])
+                    row += [num(pub.loc[s, "published"])] + ([pub.loc[s, "position"]] if comparable else [])
                 else:
                     row += ["–"] + (["–"] if comparable else [])
             rows.append(row)

@@ -38,7 +38,8 @@ from .q3 import q3_section
 FIGURELESS_MAX_BYTES = 3 * 2**20 // 2
 # The tidy tables a collector may return (the rest of its dict is for the section's layout).
 TIDY_TABLES = {"q1_verification", "q1_observations", "q1_complexity", "q1_crossover", "q2_config_stats",
-               "q2_comparison", "q2_pooling", "q2_best_lr", "q2_params", "q3_stats", "q3_comparison",
+               "q2_comparison", "q2_published_spread", "q2_pooling", "q2_best_lr", "q2_params", "q2_flat_runs",
+               "q2_per_class", "q3_stats", "q3_comparison", "q3_samples",
                "benchmarks", "benchmark_totals", "provenance"}
 
 
@@ -52,7 +53,8 @@ def collect_q1(inp: dict) -> dict:
     verification = pd.read_csv(tables["verification"])
     return {"q1_verification": q1s.q1_verification_summary(verification),
             "q1_observations": q1s.q1_observations(verification),
-            "q1_complexity": pd.read_csv(tables["complexity"]), "q1_crossover": pd.read_csv(tables["crossover"]),
+            "q1_complexity": q1s.q1_complexity(pd.read_csv(tables["complexity"])),
+            "q1_crossover": pd.read_csv(tables["crossover"]),
             "env": read_json(inp["q1_environment"][0]) if inp["q1_environment"] else {}}
 
 
@@ -64,7 +66,13 @@ def collect_q2(inp: dict, refs: dict) -> dict:
     synthetic = bool(meta.get("synthetic", runs["synthetic"].all() if "synthetic" in runs else True))
     comparable = not synthetic
     published = pd.DataFrame(refs.get("q2", [])).astype({"lr": float})
+    epochs = pd.read_csv(tables["epochs"]) if "epochs" in tables else pd.DataFrame(columns=["pooling", "lr", "seed"])
+    val_counts = meta.get("splits", {}).get("val", {}).get("class_counts")
+    per_class = pd.read_csv(tables["per_class"]) if "per_class" in tables else None
     return {"runs": runs, "meta": meta, "synthetic": synthetic, "comparable": comparable,
+            "q2_published_spread": q2s.q2_published_spread(runs, published, comparable),
+            "q2_flat_runs": q2s.flat_runs(epochs, val_counts),
+            "q2_per_class": q2s.q2_per_class_at_best(per_class, best) if per_class is not None else None,
             "results": [read_json(p) for p in inp["q2_results"]], "published_n_params": refs.get("q2_n_params"),
             "q2_config_stats": q2s.q2_config_stats(runs),
             "q2_comparison": q2s.q2_comparison(runs, published, comparable),
@@ -73,7 +81,7 @@ def collect_q2(inp: dict, refs: dict) -> dict:
             "q2_params": q2s.q2_params(runs, refs.get("q2_n_params"))}
 
 
-def collect_q3(inp: dict, refs: dict) -> dict:
+def collect_q3(inp: dict, refs: dict, settings: dict) -> dict:
     tables = {Path(p).stem: p for p in inp["q3_tables"]}
     summary = pd.read_csv(tables["summary"])
     epochs = pd.read_csv(tables["epochs"])
@@ -81,7 +89,10 @@ def collect_q3(inp: dict, refs: dict) -> dict:
     synthetic = bool(meta.get("synthetic", summary["synthetic"].all() if "synthetic" in summary else True))
     comparable = not synthetic
     return {"summary": summary, "epochs": epochs, "meta": meta, "synthetic": synthetic, "comparable": comparable,
-            "q3_stats": q3s.q3_stats(summary), "q3_comparison": q3s.q3_comparison(summary, epochs, refs, comparable)}
+            "q3_stats": q3s.q3_stats(summary), "q3_comparison": q3s.q3_comparison(summary, epochs, refs, comparable),
+            "q3_samples": q3s.transcription_samples(
+                [{**run, "path": path} for run, path in zip(settings.get("q3_runs", []),
+                                                            inp.get("q3_predictions", []))])}
 
 
 def collect_provenance(inp: dict, settings: dict) -> dict:
@@ -97,10 +108,8 @@ def collect_provenance(inp: dict, settings: dict) -> dict:
         envs.append(("q2", read_json(p).get("env", {})))
     for p in inp.get("q1_environment", []):
         envs.append(("q1", read_json(p)))
-    q3_summary = [p for p in inp.get("q3_tables", []) if Path(p).stem == "summary"]
-    if q3_summary:
-        for r in pd.read_csv(q3_summary[0]).itertuples():
-            envs.append(("q3", {"device": r.device, "torch_threads": r.threads}))
+    for p in inp.get("q3_results", []):
+        envs.append(("q3", read_json(p).get("env", {})))
     job_envs = benchmarks.job_environments(envs)
 
     dirty = {True: "yes (uncommitted changes: %s files)" % git.get("changed_files"), False: "no",
@@ -140,14 +149,14 @@ def build(inp: dict, out: dict, settings: dict, log=print) -> dict:
                 "q2": lambda data: q2_section(data, inp["q2_figures"], caption_files, settings),
                 "q3": lambda data: q3_section(data, inp["q3_figures"], caption_files, settings)}
     collectors = {"q1": lambda: collect_q1(inp), "q2": lambda: collect_q2(inp, refs),
-                  "q3": lambda: collect_q3(inp, refs)}
+                  "q3": lambda: collect_q3(inp, refs, settings)}
     needed = {"q1": "q1_tables", "q2": "q2_tables", "q3": "q3_tables"}
     setups = []
     for key in ("q1", "q2", "q3"):
         ran = questions.get(key, False) and len(inp.get(needed[key], []))
         if ran:
             data = collectors[key]()
-            tidy.update({name: frame for name, frame in data.items() if name in TIDY_TABLES})
+            tidy.update({name: frame for name, frame in data.items() if name in TIDY_TABLES and frame is not None})
             section = builders[key](data)
             setups.append(kv_table(section["setup"], key))
         else:
@@ -224,11 +233,17 @@ def _empty_table_columns() -> dict:
         "q1_verification": ["check", "construction", "n", "passed", "all_passed", "max_error", "max_error_in_eps",
                             "tolerance"],
         "q1_observations": ["check", "construction", "D", "K", "value", "expected"],
-        "q1_complexity": ["claim", "method", "D", "quantity", "claimed", "measured", "detail"],
+        "q1_complexity": ["claim", "method", "D", "quantity", "claimed", "measured", "detail", "tolerance", "verdict"],
         "q1_crossover": ["method", "D", "M", "crossover_L_grid", "crossover_L_interp", "max_L", "speedup_at_max_L",
                          "memory_ratio_at_max_L"],
         "q2_config_stats": list(q2s.q2_config_stats(empty_runs).columns),
         "q2_comparison": list(q2s.q2_comparison(empty_runs, empty_pub.iloc[0:0], False).columns),
+        "q2_published_spread": list(q2s.q2_published_spread(empty_runs, empty_pub, False).columns),
+        "q2_flat_runs": list(q2s.flat_runs(pd.DataFrame(columns=["pooling", "lr", "seed", "val_acc"])).columns),
+        "q2_per_class": ["pooling", "lr", "class", "n_images", "accuracy_mean", "accuracy_ci95_low",
+                         "accuracy_ci95_high", "n_seeds", "never_right"],
+        "q3_samples": ["decoder", "seed", "kind", "id", "target", "prediction", "audio_blind",
+                       "damerau_levenshtein", "audio_blind_damerau_levenshtein"],
         "q2_pooling": list(q2s.q2_pooling_effect(empty_runs, empty_pub, False).columns),
         "q2_best_lr": ["pooling", "best_lr", "val_acc_mean", "test_acc_mean", "seeds_picking_it", "n_seeds",
                        "published_best_lrs", "published_n_sources", "agrees_with_published", "comparable"],
