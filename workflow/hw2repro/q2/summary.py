@@ -181,19 +181,21 @@ def q2_params(runs: pd.DataFrame, published_n_params: int | None) -> pd.DataFram
 
 
 def flat_runs(epochs: pd.DataFrame, val_counts: dict | None = None) -> pd.DataFrame:
-    """Runs whose validation accuracy never moved over >= 2 epochs: the network predicts one class
-    (typically the majority class; its share of the validation set is given when known)."""
-    majority = (max(val_counts.values()) / sum(val_counts.values())) if val_counts else np.nan
+    """Runs whose validation accuracy never moved over >= 2 epochs. When it equals one class's share
+    of the validation set (``val_counts``: class -> images), the network predicts that class only."""
+    total = sum(val_counts.values()) if val_counts else 0
     majority_class = max(val_counts, key=val_counts.get) if val_counts else ""
     rows = []
     for (pooling, lr, seed), run in epochs.groupby(["pooling", "lr", "seed"], sort=False):
         acc = run["val_acc"].to_numpy(float)
         if len(acc) >= 2 and np.ptp(acc) == 0:
+            only = [c for c, n in (val_counts or {}).items() if np.isclose(acc[0], n / total)]
             rows.append({"pooling": pooling, "lr": float(lr), "seed": int(seed), "epochs": len(acc),
-                         "val_acc": acc[0], "majority_class": majority_class, "majority_share": majority,
-                         "is_majority_share": bool(np.isclose(acc[0], majority)) if val_counts else np.nan})
-    return pd.DataFrame(rows, columns=["pooling", "lr", "seed", "epochs", "val_acc", "majority_class",
-                                       "majority_share", "is_majority_share"])
+                         "val_acc": acc[0], "only_class": only[0] if len(only) == 1 else "",
+                         "majority_class": majority_class,
+                         "majority_share": val_counts[majority_class] / total if val_counts else np.nan})
+    return pd.DataFrame(rows, columns=["pooling", "lr", "seed", "epochs", "val_acc", "only_class", "majority_class",
+                                       "majority_share"])
 
 
 def class_tables(runs: list[dict], class_names) -> tuple[pd.DataFrame, pd.DataFrame]:

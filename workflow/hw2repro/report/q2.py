@@ -52,8 +52,9 @@ def flat_runs_text(flat: pd.DataFrame) -> dict | None:
         return None
     parts = []
     for r in flat.itertuples():
-        same = (f" = the share of {r.majority_class} in the validation set: it predicts the majority class"
-                if r.is_majority_share is True else ": it predicts one class")
+        same = (f" = the share of {r.only_class} in the validation set: it predicts {r.only_class} for every "
+                f"image{' (the majority class)' if r.only_class == r.majority_class else ''}"
+                if r.only_class else "")
         parts.append(f"lr {lr_text(r.lr)} {POOLING.get(r.pooling, r.pooling)} (seed {r.seed}): validation accuracy "
                      f"{r.val_acc:.4f} at each of its {r.epochs} epochs{same}")
     return {"type": "warning", "text": "Stuck, not learning: " + "; ".join(parts) + ". Its numbers measure the "
@@ -63,7 +64,7 @@ def flat_runs_text(flat: pd.DataFrame) -> dict | None:
 def per_class_table(per_class: pd.DataFrame | None) -> dict | None:
     if per_class is None or per_class.empty:
         return None
-    rows = [[POOLING.get(r.pooling, r.pooling), lr_text(r.lr), r[3], f"{r.n_images:,}",
+    rows = [[POOLING.get(r.pooling, r.pooling), lr_text(r.lr), r[2], f"{r.n_images:,}",
              fmt_mean_ci({"n": r.n_seeds, "mean": r.accuracy_mean, "ci95_low": r.accuracy_ci95_low,
                           "ci95_high": r.accuracy_ci95_high})] for r in per_class.itertuples(index=False)]
     return table_block(Table(
