@@ -35,7 +35,7 @@ $(STAMP): requirements.txt
 
 run: install
 	$(BIN)/snakemake --cores $(CORES)
-	@echo "The compiled report: $(CURDIR)/results/report/index.html"
+	@echo "The compiled report: $(CURDIR)/results/report/index.html (Markdown: results/report/report.md)"
 
 dry-run: install
 	$(BIN)/snakemake -n --cores $(CORES)

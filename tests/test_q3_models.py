@@ -1,6 +1,7 @@
 """Q3 models and training: shapes, quirks, decoding, a tiny training run, resume, audio-blind."""
 
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 import torch
 
 
+from hw2repro import joblog
 from hw2repro.q3 import models as AM
 from hw2repro.q3 import dataset, evaluate, job
 from hw2repro.q3 import train as AT
@@ -336,6 +338,30 @@ def test_tiny_training_lowers_the_loss(feature_files):
     assert rows[-1]["val_loss"] < rows[0]["val_loss"]
     for r in rows:
         assert 0 <= r["val_jaccard"] <= 1 and 0 <= r["val_damerau_levenshtein"] <= 1
+
+
+def test_training_log_gives_progress_eta_and_throughput(feature_files):
+    """24 training clips in batches of 8: 3 steps per epoch, logged every 2 steps, each line alone."""
+    messages = []
+    trainer = make_trainer(tiny_settings("lstm", epochs=2), feature_files)
+    trainer.log = messages.append
+    trainer.fit()
+    steps = [m for m in messages if m.startswith("[")]
+    assert [m.split("]")[0] for m in steps] == ["[1/2,    2/3", "[2/2,    2/3"], steps
+    for m in steps:
+        assert re.fullmatch(r"\[\d/2, +\d/3\] loss: \d+\.\d{3}  \([\d.]+ s, epoch ETA [\d.]+ s, [\d.]+ samples/s\)", m), m
+    epochs = [m for m in messages if m.startswith("epoch ")]
+    assert len(epochs) == 2 and all(re.search(r"training [\d.]+ samples/s, ETA \d+ s for the remaining", m)
+                                    for m in epochs), epochs
+    assert all("\n" not in m for m in messages)  # one line per call: the job's tag on every line
+
+
+def test_joblog_tags_every_line_of_a_message(tmp_path, capsys):
+    log = joblog.JobLog(str(tmp_path / "job.log"), tag="[q3_train decoder=lstm seed=42]")
+    log("first\nsecond")
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith("[q3_train decoder=lstm seed=42] [") for line in err), err
+    assert [line.split("] ", 1)[1] for line in (tmp_path / "job.log").read_text().splitlines()] == ["first", "second"]
 
 
 @pytest.mark.parametrize("decoder", AM.DECODERS)

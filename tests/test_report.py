@@ -1,6 +1,6 @@
 """The compiled reproduction report and Snakemake's own report.
 
-Fast unit tests of the statistics and tables (hw2repro.report_tables), then, on one tiny real
+Fast unit tests of the statistics (hw2repro.stats) and the report's tables (each question's summary), then, on one tiny real
 pipeline run shared with other test files (``tiny_run`` in conftest):
 
 * the compiled report's files, tidy tables and honesty rules (synthetic banner, nothing comparable);
@@ -17,7 +17,6 @@ import base64
 import os
 import re
 import shutil
-import struct
 import subprocess
 import zipfile
 from pathlib import Path
@@ -27,20 +26,14 @@ import pandas as pd
 import pytest
 import yaml
 
+import browser
+from browser import png_size, run_browser
 from conftest import REPO, snakemake
 from hw2repro import provenance
-from hw2repro.report import tables as rt
-
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--disable-quic", "--disable-extensions", "--mute-audio",
-    # no name resolves: a page that needed the network would show broken images
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--virtual-time-budget=15000",
-]
-
+from hw2repro import stats as hs
+from hw2repro.q2 import summary as q2s
+from hw2repro.q3 import summary as q3s
+from hw2repro.report import benchmarks, render
 
 # ---------------------------------------------------------------------------------------------
 # statistics and tables (fast)
@@ -50,31 +43,31 @@ BROWSER_FLAGS = [
 @pytest.mark.parametrize("df, expected", [(1, 12.7062), (2, 4.3027), (4, 2.7764), (9, 2.2622), (29, 2.0452),
                                           (120, 1.9799)])
 def test_t_quantile_matches_tables(df, expected):
-    assert rt.t_quantile(0.975, df) == pytest.approx(expected, abs=1e-4)
-    assert rt.t_quantile(0.025, df) == pytest.approx(-expected, abs=1e-4)
-    assert rt.t_cdf(rt.t_quantile(0.9, df), df) == pytest.approx(0.9, abs=1e-10)
+    assert hs.t_quantile(0.975, df) == pytest.approx(expected, abs=1e-4)
+    assert hs.t_quantile(0.025, df) == pytest.approx(-expected, abs=1e-4)
+    assert hs.t_cdf(hs.t_quantile(0.9, df), df) == pytest.approx(0.9, abs=1e-10)
 
 
 def test_describe_and_confidence_interval():
-    stats = rt.describe([0.80, 0.82, 0.81, 0.79, 0.83])
+    stats = hs.describe([0.80, 0.82, 0.81, 0.79, 0.83])
     assert stats["n"] == 5 and stats["mean"] == pytest.approx(0.81)
     half = 2.776445 * stats["sd"] / np.sqrt(5)
     assert stats["ci95_low"] == pytest.approx(0.81 - half) and stats["ci95_high"] == pytest.approx(0.81 + half)
-    one = rt.describe([0.8])
+    one = hs.describe([0.8])
     assert one["n"] == 1 and np.isnan(one["sd"]) and np.isnan(one["ci95_low"])
-    assert rt.describe([])["n"] == 0
+    assert hs.describe([])["n"] == 0
 
 
 def test_position_in_words():
-    stats = rt.describe([0.80, 0.82, 0.81, 0.79, 0.83])  # sd 0.0158
-    assert rt.position(0.81, stats)[1].startswith("inside the 95% CI")
-    sigma, words = rt.position(0.85, stats)
+    stats = hs.describe([0.80, 0.82, 0.81, 0.79, 0.83])  # sd 0.0158
+    assert hs.position(0.81, stats)[1].startswith("inside the 95% CI")
+    sigma, words = hs.position(0.85, stats)
     assert sigma == pytest.approx(2.53, abs=0.01) and words == "2.5 σ above"
-    assert rt.position(0.775, stats)[1] == "2.2 σ below"
-    assert rt.position(0.8299, stats)[1].endswith("(within our seed range)")
-    assert rt.position(0.85, stats, comparable=False) == (pytest.approx(np.nan, nan_ok=True), rt.NOT_COMPARABLE)
-    assert "one seed" in rt.position(0.85, rt.describe([0.8]))[1]
-    assert rt.position(0.85, rt.describe([]))[1] == "not run here"
+    assert hs.position(0.775, stats)[1] == "2.2 σ below"
+    assert hs.position(0.8299, stats)[1].endswith("(within our seed range)")
+    assert hs.position(0.85, stats, comparable=False) == (pytest.approx(np.nan, nan_ok=True), hs.NOT_COMPARABLE)
+    assert "one seed" in hs.position(0.85, hs.describe([0.8]))[1]
+    assert hs.position(0.85, hs.describe([]))[1] == "not run here"
 
 
 def _runs(seeds=(1, 2, 3), shift=0.0):
@@ -93,42 +86,42 @@ def test_q2_tables_on_made_up_runs():
     refs = yaml.safe_load((REPO / "config" / "references.yaml").read_text())
     published = pd.DataFrame(refs["q2"]).astype({"lr": float})
     runs = _runs()
-    comparison = rt.q2_comparison(runs, published, comparable=True)
+    comparison = q2s.q2_comparison(runs, published, comparable=True)
     n_published = sum(pd.notna(published[m]).sum() for m in ("test_acc", "val_acc", "train_loss"))
     assert len(comparison) == n_published
     assert set(comparison.loc[comparison["lr"] == 0.001, "position"]) == {"not run here"}
     assert comparison.loc[comparison["lr"] != 0.001, "sigma"].notna().all()
-    assert not rt.q2_comparison(runs, published, comparable=False)["comparable"].any()
-    pooling = rt.q2_pooling_effect(runs, published, comparable=True)
+    assert not q2s.q2_comparison(runs, published, comparable=False)["comparable"].any()
+    pooling = q2s.q2_pooling_effect(runs, published, comparable=True)
     assert (pooling["verdict"].str.startswith("larger than")).all()  # 0.02 apart, sd 0.002
     assert (pooling["published_n_sources"] > 0).all()
-    same = rt.q2_pooling_effect(_runs(shift=-0.02), published, comparable=True)  # both variants equal
+    same = q2s.q2_pooling_effect(_runs(shift=-0.02), published, comparable=True)  # both variants equal
     assert (same["verdict"].str.startswith("within")).all()
-    params = rt.q2_params(runs, refs["q2_n_params"])
+    params = q2s.q2_params(runs, refs["q2_n_params"])
     assert params["matches"].all()
     best = pd.DataFrame({"pooling": ["max", "none"], "best_lr": [0.01, 0.01], "final_val_acc_mean": [0.83, 0.81],
                          "test_acc_mean": [0.82, 0.80]})
-    best_table = rt.q2_best_lr(runs, best, published, comparable=True)
+    best_table = q2s.q2_best_lr(runs, best, published, comparable=True)
     assert list(best_table["seeds_picking_it"]) == [3, 3]
     assert best_table["agrees_with_published"].all()
 
 
 def test_q3_comparison_uses_every_published_number():
     refs = yaml.safe_load((REPO / "config" / "references.yaml").read_text())
-    summary = pd.DataFrame([{"decoder": d, "seed": s, **{f"test_{k}": 0.5 for k in rt.Q3_SCORES},
-                             **{f"audio_blind_{k}": 0.3 for k in rt.Q3_SCORES}}
+    summary = pd.DataFrame([{"decoder": d, "seed": s, **{f"test_{k}": 0.5 for k in q3s.Q3_SCORES},
+                             **{f"audio_blind_{k}": 0.3 for k in q3s.Q3_SCORES}}
                             for d in ("lstm", "transformer") for s in (1, 2)])
     epochs = pd.DataFrame([{"decoder": d, "seed": s, "epoch": e, "train_loss": 1.0, "val_loss": 1.1,
                             "val_jaccard": 0.6, "val_cosine": 0.7, "val_damerau_levenshtein": 0.4,
                             "train_loss_last_logged": 1.0}
                            for d in ("lstm", "transformer") for s in (1, 2) for e in (1, 2, 3)])
-    table = rt.q3_comparison(summary, epochs, refs, comparable=False)
+    table = q3s.q3_comparison(summary, epochs, refs, comparable=False)
     expected = (4 * len(refs["q3_test"]) + 4 * len(refs["q3_validation_epoch15"])
                 + len(refs["q3_other"]["val_loss_epoch1"]) + len(refs["q3_other"]["train_loss_epoch15"]))
     assert len(table) == expected
-    assert set(table["position"]) == {rt.NOT_COMPARABLE}
+    assert set(table["position"]) == {hs.NOT_COMPARABLE}
     assert set(table.loc[table["split"] == "validation, epoch 15", "our_epoch"]) == {3}  # ran 3 epochs
-    stats = rt.q3_stats(summary)
+    stats = q3s.q3_stats(summary)
     assert len(stats) == 2 * 2 * 4 and (stats["n"] == 2).all()
 
 
@@ -139,10 +132,10 @@ def test_benchmark_table_and_totals(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
                         f"{s}\t0:00:10\t{rss}\t1\t1\t1\t0\t0\t90.0\t{s / 2}\n")
-    bench = rt.benchmarks_table(sorted(root.rglob("*.tsv")))
+    bench = benchmarks.benchmarks_table(sorted(root.rglob("*.tsv")))
     assert list(bench["job"]) == ["q1/verify", "q2/train_a", "q2/train_b"]
     assert np.isnan(bench.loc[2, "max_rss_mb"])
-    totals = rt.benchmarks_totals(bench).set_index("question")
+    totals = benchmarks.benchmarks_totals(bench).set_index("question")
     assert totals.loc["all", "wall_s"] == pytest.approx(31.5) and totals.loc["all", "jobs"] == 3
     assert totals.loc["q2", "max_rss_mb"] == 500.0
 
@@ -173,8 +166,6 @@ def _png(path: Path) -> str:
 def test_build_on_made_up_real_data_results(tmp_path):
     """The whole renderer without a pipeline run: real (not synthetic) data, 3 seeds, Q2 and Q3, Q1 off.
     Published numbers then get a position in our distribution, and no synthetic banner appears."""
-    from hw2repro.report import html as report_html
-
     res = tmp_path / "results"
     runs = _runs()
     runs["n_test"], runs["epochs"], runs["wall_seconds"], runs["device"], runs["threads"] = 529, 15, 60.0, "cpu:x", 1
@@ -226,7 +217,7 @@ def test_build_on_made_up_real_data_results(tmp_path):
     settings = {"config": {"q2": {"epochs": 15, "batch_size": 8, "optimizer": "sgd"}, "q3": {"batch_size": 64}},
                 "questions": {"q1": False, "q2": True, "q3": True}, "q2_figures": q2_figs, "configfiles": [],
                 "repo": str(tmp_path)}
-    report_html.build(inputs, outputs, settings, log=lambda msg: None)
+    render.build(inputs, outputs, settings, log=lambda msg: None)
     html = (out_dir / "index.html").read_text(encoding="utf-8")
     assert "synthetic-banner" not in html and "REAL DATA" in html
     assert "Q1 was not run" in html
@@ -259,6 +250,11 @@ def report_figures(run: Path) -> list[Path]:
     return sorted((run / "results").glob("q*/figures/*.png"))
 
 
+def compiled_figures(run: Path) -> list[Path]:
+    """The PNGs the compiled report embeds: all of them but Q3's picture of its own test table."""
+    return [p for p in report_figures(run) if p.name != "test_table.png"]
+
+
 @pytest.mark.slow
 def test_compiled_report_files_and_tables(tiny_run):
     out = report_dir(tiny_run)
@@ -276,7 +272,7 @@ def test_compiled_report_files_and_tables(tiny_run):
     tables = {p.stem: pd.read_csv(p) for p in (out / "tables").glob("*.csv")}
     comparison = tables["q2_comparison"]
     assert len(comparison) > 0 and not comparison["comparable"].any()
-    assert set(comparison["position"]) <= {rt.NOT_COMPARABLE, "not run here"}
+    assert set(comparison["position"]) <= {hs.NOT_COMPARABLE, "not run here"}
     assert (tables["q2_params"]["n_params"] == 224_892).all() and tables["q2_params"]["matches"].all()
     assert len(tables["q2_config_stats"]) == 4 * 3  # 2 lrs x 2 poolings x 3 metrics
     assert tables["q1_verification"]["all_passed"].all()
@@ -298,29 +294,10 @@ def test_compiled_report_files_and_tables(tiny_run):
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's chromium; installed with apt-get when missing (CI runs as root with Debian packages)."""
-    if not Path(CHROMIUM).exists():
-        if os.geteuid() != 0 or not shutil.which("apt-get"):
-            pytest.skip(f"{CHROMIUM} missing and cannot be installed here (needs root and apt-get)")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=env)
-            if proc.returncode != 0:
-                pytest.fail(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return CHROMIUM
-
-
-def run_browser(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    profile.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([chromium, *BROWSER_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
-                          text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
-    return struct.unpack(">II", data[16:24])
+    path = browser.ensure_chromium()
+    if path is None:
+        pytest.skip(f"{browser.CHROMIUM} missing and cannot be installed here (needs root and apt-get)")
+    return path
 
 
 @pytest.mark.slow
@@ -331,26 +308,46 @@ def test_compiled_report_renders_in_a_headless_browser(tiny_run, chromium, tmp_p
     assert match, "self-check element missing from the rendered page"
     attrs = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', match.group(1)))
     assert attrs.get("status") == "ok", attrs
-    assert int(attrs["images"]) == len(report_figures(tiny_run)) > 0
+    assert int(attrs["images"]) == len(compiled_figures(tiny_run)) > 0
     assert attrs["images-ok"] == attrs["images"]
     assert int(attrs["tables"]) >= 10 and attrs["tables-ok"] == attrs["tables"]
 
-    shot = report_dir(tiny_run) / "screenshot.png"
-    run_browser(chromium, tmp_path / "profile-shot", "--window-size=1280,1600", f"--screenshot={shot}", page)
-    assert png_size(shot) == (1280, 1600) and shot.stat().st_size > 20_000
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [390, 1400])
+def test_compiled_report_fits_and_enlarges_at(width, tiny_run, chromium, tmp_path):
+    """At a phone's and a desktop's width: nothing wider than the viewport, every image decodes and
+    every table has rows, no figure is a thumbnail, clicking one shows it at full size."""
+    index = report_dir(tiny_run) / "index.html"
+    got = browser.measure_at(chromium, tmp_path, index, width)
+    assert got["clientWidth"] == width, got
+    assert got["scrollWidth"] <= width and not got["overflowing"], got
+    assert got["status"] == "ok" and got["images"] == got["imagesOk"] == len(compiled_figures(tiny_run)), got
+    assert got["tables"] >= 10 and got["tables"] == got["tablesOk"], got
+    narrowest = min(img["shown"] for img in got["shown"])
+    assert narrowest >= 300, got["shown"]  # the per-configuration plots were ~120 px thumbnails
+    if width >= 1000:  # multi-panel figures span the section
+        assert all(img["shown"] >= 0.85 * got["sectionWidth"] for img in got["shown"] if img["wide"]), got
+    enlarged = got["enlarged"]
+    assert enlarged["open"] and enlarged["natural"] == enlarged["expected"] > 0, enlarged
+    assert enlarged["shown"] == enlarged["natural"], enlarged  # full size, not fitted
+
+    shot = browser.screenshot_at(chromium, tmp_path, index, width, 2400 if width < 500 else 1600,
+                                 report_dir(tiny_run) / f"screenshot-{width}.png")
+    assert png_size(shot)[0] == width and shot.stat().st_size > 20_000
     artifacts = os.environ.get("HW2_TEST_ARTIFACTS")
     if artifacts:
         Path(artifacts).mkdir(parents=True, exist_ok=True)
-        shutil.copy2(shot, Path(artifacts) / "report-screenshot.png")
+        shutil.copy2(shot, Path(artifacts) / f"report-screenshot-{width}.png")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["report.html", "report.zip"])
-def test_snakemake_report_holds_every_figure(tiny_run, name):
+def test_snakemake_report_holds_every_figure(tiny_run, name, chromium, tmp_path):
     target = tiny_run / name
     snakemake(tiny_run, "--report", name, "--configfile", "tiny.yaml")
     assert target.stat().st_size > 10_000
-    figures = report_figures(tiny_run) + [report_dir(tiny_run) / "index.html"]
+    figures = report_figures(tiny_run) + [report_dir(tiny_run) / "figureless.html"]
     if name.endswith(".html"):
         text = target.read_text(encoding="utf-8")
         for fig in figures:
@@ -360,6 +357,8 @@ def test_snakemake_report_holds_every_figure(tiny_run, name):
             assert base64.b64encode(fig.read_bytes()).decode("ascii") in text, fig
         assert '"Report"' in text  # the compiled report's category
         assert '"lr": "0.1"' in text  # Q2 figures carry labels, so they are shown as a table
+        assert "Configuration" not in (REPO / "report" / "workflow.rst").read_text()  # no such view in 9.27
+        shown = target
     else:
         with zipfile.ZipFile(target) as archive:
             names = archive.namelist()
@@ -367,3 +366,9 @@ def test_snakemake_report_holds_every_figure(tiny_run, name):
             for fig in figures:  # stored as report/data/raw/<hash>/<file name>, byte for byte
                 stored = [n for n in names if n.endswith(f"/{fig.name}")]
                 assert any(archive.read(n) == fig.read_bytes() for n in stored), fig
+            archive.extractall(tmp_path / "unzipped")
+        shown = next((tmp_path / "unzipped").rglob("report.html"))
+    # opened in Chromium, the compiled report's entry shows the page (Chromium refuses a data URL
+    # over 2 MiB: the entry was a blank pane): the page inside posts its self-check to the report
+    got = browser.snakemake_report_frame(chromium, tmp_path, shown)
+    assert got.get("status") == "ok" and got["tables"] >= 10 and got["textLength"] > 2000, got

@@ -26,10 +26,12 @@ class JobLog:
             self.fh = open(path, "a", encoding="utf-8", buffering=1)
 
     def __call__(self, message: str) -> None:
-        line = f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {message}"
-        print(f"{self.tag}{line}", file=sys.stderr, flush=True)  # tagged: parallel jobs interleave
+        stamp = f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] "
+        # every line of a multi-line message (a traceback) tagged too: parallel jobs interleave
+        lines = [stamp + part for part in str(message).split("\n")]
+        print("\n".join(self.tag + line for line in lines), file=sys.stderr, flush=True)
         if self.fh:
-            self.fh.write(line + "\n")
+            self.fh.write("\n".join(lines) + "\n")
 
 
 def run(main, snakemake, expected=EXPECTED_ERRORS) -> None:

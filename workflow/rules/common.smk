@@ -102,6 +102,11 @@ Q2_RUNS = [q2_run(p, lr, s) for p, lr in Q2_CONFIGS for s in Q2["seeds"]]
 Q2_FIG_SUFFIX = f"{fmt_num(Q2['dropout'])}-{fmt_num(Q2['l2_decay'])}-{Q2['optimizer']}"
 
 
+# Figures over the whole grid: every lr overlaid per pooling, per-class accuracy, confusion matrices.
+Q2_OVERVIEW_FIGURES = [f"lr_overlay_{p}" for p in Q2["poolings"]] + ["per_class_accuracy", "confusion_matrix",
+                                                                     "published_spread"]
+
+
 def q2_figure(kind, pooling, lr, ext):
     no_maxpool = pooling == "none"
     return f"{Q2_DIR}/figures/CNN-{kind}-{lr}-{Q2_FIG_SUFFIX}-{no_maxpool}.{ext}"
@@ -116,6 +121,8 @@ def q2_final_outputs():
     ]
     tables = [f"{Q2_DIR}/{name}.csv" for name in ("summary", "summary_by_config", "epochs", "best_lr")]
     overview = [f"{Q2_DIR}/figures/test_accuracy_overview.{ext}" for ext in ("pdf", "png")]
+    overview += [f"{Q2_DIR}/figures/{name}.{ext}" for name in Q2_OVERVIEW_FIGURES for ext in ("pdf", "png")]
+    tables += [f"{Q2_DIR}/{name}.csv" for name in ("per_class", "confusion")]
     return tables + figures + overview
 
 

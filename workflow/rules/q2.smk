@@ -33,6 +33,7 @@ rule q2_train:
         metrics=f"{Q2_DIR}/runs/{{pooling}}_lr{{lr}}_seed{{seed}}/metrics.csv",
         result=f"{Q2_DIR}/runs/{{pooling}}_lr{{lr}}_seed{{seed}}/result.json",
         model=f"{Q2_DIR}/runs/{{pooling}}_lr{{lr}}_seed{{seed}}/model.pt",
+        predictions=f"{Q2_DIR}/runs/{{pooling}}_lr{{lr}}_seed{{seed}}/test_predictions.csv",
     params:
         # Everything that changes the result is a param, so Snakemake re-runs the job when it changes.
         settings=lambda w: {
@@ -142,6 +143,14 @@ rule q2_overview_figure:
             subcategory="overview",
             labels={"figure": "test accuracy overview"},
         ),
+        spread_pdf=f"{Q2_DIR}/figures/published_spread.pdf",
+        spread_png=report(
+            f"{Q2_DIR}/figures/published_spread.png",
+            caption="../../report/q2_published_spread.rst",
+            category="Q2 CNN on OCTMNIST",
+            subcategory="overview",
+            labels={"figure": "every published number against ours"},
+        ),
     params:
         synthetic=OCT["source"] == "synthetic",
     log:
@@ -156,3 +165,77 @@ rule q2_overview_figure:
         "../../envs/hw2.yaml"
     script:
         "../scripts/q2_overview_figure.py"
+
+
+rule q2_lr_overlay:
+    localrule: True
+    input:
+        epochs=rules.q2_aggregate.output.epochs,
+        data_meta=rules.octmnist_data.output.meta,
+        code=code_of("q2_lr_overlay.py"),
+    output:
+        pdf=f"{Q2_DIR}/figures/lr_overlay_{{pooling}}.pdf",
+        png=report(
+            f"{Q2_DIR}/figures/lr_overlay_{{pooling}}.png",
+            caption="../../report/q2_lr_overlay.rst",
+            category="Q2 CNN on OCTMNIST",
+            subcategory="overview",
+            labels=lambda w: {"figure": f"every lr overlaid, {labels.POOLING[w.pooling]}"},
+        ),
+    params:
+        synthetic=OCT["source"] == "synthetic",
+    log:
+        f"{RESULTS}/logs/q2/lr_overlay_{{pooling}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q2/lr_overlay_{{pooling}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/q2_lr_overlay.py"
+
+
+rule q2_classes:
+    localrule: True
+    input:
+        predictions=[f"{run}/test_predictions.csv" for run in Q2_RUNS],
+        best_lr=rules.q2_aggregate.output.best_lr,
+        code=code_of("q2_classes.py"),
+    output:
+        per_class=f"{Q2_DIR}/per_class.csv",
+        confusion=f"{Q2_DIR}/confusion.csv",
+        per_class_pdf=f"{Q2_DIR}/figures/per_class_accuracy.pdf",
+        per_class_png=report(
+            f"{Q2_DIR}/figures/per_class_accuracy.png",
+            caption="../../report/q2_per_class.rst",
+            category="Q2 CNN on OCTMNIST",
+            subcategory="overview",
+            labels={"figure": "test accuracy per class"},
+        ),
+        confusion_pdf=f"{Q2_DIR}/figures/confusion_matrix.pdf",
+        confusion_png=report(
+            f"{Q2_DIR}/figures/confusion_matrix.png",
+            caption="../../report/q2_confusion.rst",
+            category="Q2 CNN on OCTMNIST",
+            subcategory="overview",
+            labels={"figure": "confusion matrix at the chosen lr"},
+        ),
+    params:
+        # what each predictions file is, in input order (the script does not parse paths)
+        runs=[{"pooling": p, "lr": lr, "seed": s} for p, lr in Q2_CONFIGS for s in Q2["seeds"]],
+        synthetic=OCT["source"] == "synthetic",
+    log:
+        f"{RESULTS}/logs/q2/classes.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q2/classes.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/q2_classes.py"

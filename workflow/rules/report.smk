@@ -1,8 +1,9 @@
 # The compiled reproduction report: every question's tables, figures (PNG), data metadata and
 # benchmark files -> results/report/index.html (self-contained), report.md (same template
 # content) and the tidy tables they are built from (results/report/tables/*.csv).
-# Paths and target lists come from common.smk (and q3.smk); the logic is in
-# hw2repro.report_tables (tables, statistics, provenance) and hw2repro.report_html (rendering).
+# Paths and target lists come from common.smk (and q3.smk); the logic is in hw2repro.report
+# (render: collect and render; blocks and one module per section: layout) and each question's
+# summary module (the tables computed from the results).
 
 REPORT_DIR = f"{RESULTS}/report"
 REPORT_TEMPLATE_DIR = REPO_DIR / "report" / "templates"
@@ -14,15 +15,18 @@ REPORT_Q3 = rules.has("q3_aggregate")
 # The tidy tables written beside the report (always all of them; a question not run gives headers only).
 REPORT_TABLES = [
     "setup", "q1_verification", "q1_observations", "q1_complexity", "q1_crossover",
-    "q2_config_stats", "q2_comparison", "q2_pooling", "q2_best_lr", "q2_params",
-    "q3_stats", "q3_comparison", "benchmarks", "benchmark_totals", "provenance",
+    "q2_config_stats", "q2_comparison", "q2_published_spread", "q2_pooling", "q2_best_lr", "q2_params",
+    "q2_flat_runs", "q2_per_class", "q3_stats", "q3_comparison", "q3_samples",
+    "benchmarks", "benchmark_totals", "provenance",
 ]
 # Every benchmark file of the jobs the report summarises (each rule's benchmark: pattern, expanded
 # over the same grids as the target lists).
 REPORT_BENCHMARKS = (
     ([rules.q1_verify.benchmark, rules.q1_scaling.benchmark, rules.q1_figures.benchmark] if REPORT_Q1 else [])
     + (
-        [rules.octmnist_data.benchmark, rules.q2_aggregate.benchmark, rules.q2_overview_figure.benchmark]
+        [rules.octmnist_data.benchmark, rules.q2_aggregate.benchmark, rules.q2_overview_figure.benchmark,
+         rules.q2_classes.benchmark]
+        + expand(rules.q2_lr_overlay.benchmark, pooling=Q2["poolings"])
         + expand(rules.q2_train.benchmark, pooling=Q2["poolings"], lr=[fmt_num(x) for x in Q2["lrs"]],
                  seed=Q2["seeds"])
         + [rules.q2_config_figures.benchmark.format(lr=lr, no_maxpool=p == "none") for p, lr in Q2_CONFIGS]
@@ -55,13 +59,16 @@ rule report:
         q1_tables=[f"{Q1_DIR}/{n}.csv" for n in ("verification", "complexity", "crossover")] if REPORT_Q1 else [],
         q1_environment=[f"{Q1_DIR}/scaling_environment.json"] if REPORT_Q1 else [],
         q1_figures=[q1_figure(n, "png") for n in ("scaling", "error_vs_scale", "feature_dim")] if REPORT_Q1 else [],
-        q2_tables=[f"{Q2_DIR}/{n}.csv" for n in ("summary", "best_lr")] if REPORT_Q2 else [],
+        q2_tables=[f"{Q2_DIR}/{n}.csv" for n in ("summary", "best_lr", "epochs", "per_class")] if REPORT_Q2 else [],
         q2_results=[f"{run}/result.json" for run in Q2_RUNS] if REPORT_Q2 else [],
-        q2_figures=[f"{Q2_DIR}/figures/test_accuracy_overview.png"] + [f["path"] for f in REPORT_Q2_FIGURES]
+        q2_figures=[f"{Q2_DIR}/figures/{n}.png" for n in ["test_accuracy_overview", *Q2_OVERVIEW_FIGURES]]
+        + [f["path"] for f in REPORT_Q2_FIGURES]
         if REPORT_Q2
         else [],
         q3_tables=[f"{Q3_DIR}/summary.csv", f"{Q3_DIR}/epochs.csv"] if REPORT_Q3 else [],
-        q3_figures=[f"{Q3_FIG}/{n}.png" for n in ("loss_train_val", "val_similarities", "test_table")]
+        q3_results=[f"{q3_run(d, s)}/test.json" for d, s in Q3_RUNS] if REPORT_Q3 else [],
+        q3_predictions=[f"{q3_run(d, s)}/predictions.txt" for d, s in Q3_RUNS] if REPORT_Q3 else [],
+        q3_figures=[f"{Q3_FIG}/{n}.png" for n in ("loss_train_val", "val_similarities")]
         if REPORT_Q3
         else [],
         data_meta=([rules.octmnist_data.output.meta] if REPORT_Q2 else [])
@@ -72,8 +79,11 @@ rule report:
         templates=[workflow_file(REPORT_TEMPLATE_DIR / n) for n in ("report.html.j2", "report.md.j2")],
         code=code_of("build_report.py"),
     output:
-        html=report(
-            f"{REPORT_DIR}/index.html",
+        html=f"{REPORT_DIR}/index.html",
+        # the same page without its figures (they are report entries of their own): small enough
+        # for Snakemake's report, which embeds it as a data URL
+        figureless=report(
+            f"{REPORT_DIR}/figureless.html",
             caption="../../report/compiled_report.rst",
             category="Report",
             labels={"file": "compiled reproduction report"},
@@ -86,6 +96,8 @@ rule report:
         config=config,
         questions={"q1": REPORT_Q1, "q2": REPORT_Q2, "q3": REPORT_Q3},
         q2_figures=REPORT_Q2_FIGURES,
+        # what each predictions.txt is, in input order
+        q3_runs=[{"decoder": d, "seed": s} for d, s in Q3_RUNS] if REPORT_Q3 else [],
         configfiles=[DEFAULT_CONFIG, *(os.path.relpath(f) for f in workflow.configfiles)],
     log:
         f"{RESULTS}/logs/report/report.log",

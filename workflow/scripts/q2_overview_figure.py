@@ -1,4 +1,5 @@
-"""Rule q2_overview_figure: test accuracy per lr x pooling, ours beside the published numbers."""
+"""Rule q2_overview_figure: test accuracy per lr x pooling, ours beside the published numbers; every
+published number against ours."""
 
 import pandas as pd
 
@@ -8,9 +9,12 @@ from hw2repro.q2 import figures as q2_figures
 
 def main(smk, log):
     runs = pd.read_csv(smk.input.summary)
-    fig = q2_figures.q2_overview(runs, references.q2_table(smk.input.references), smk.params.synthetic)
+    refs = references.q2_table(smk.input.references)
+    fig = q2_figures.q2_overview(runs, refs, smk.params.synthetic)
     plotting.save(fig, smk.output.pdf, smk.output.png)
-    log(f"wrote {smk.output.png}")
+    plotting.save(q2_figures.published_spread(runs, refs, smk.params.synthetic), smk.output.spread_pdf,
+                  smk.output.spread_png)
+    log(f"wrote {smk.output.png}, {smk.output.spread_png}")
 
 
 joblog.run(main, snakemake)

@@ -28,6 +28,12 @@ def main(smk, log):
 
     io.write_csv(smk.output.metrics, pd.DataFrame(out["epochs"]).assign(**{
         "pooling": settings.pooling, "lr": settings.lr, "seed": settings.seed}))
+    # per-image test predictions (per-class accuracy, confusion matrix), after the test accuracy:
+    # an eval-mode forward that draws nothing and changes no weight
+    X_test, y_test = tensors["test"]
+    predicted = cnn_training.predict(out["model"], X_test)
+    io.write_csv(smk.output.predictions, pd.DataFrame({"index": range(len(y_test)), "label": y_test.cpu().numpy(),
+                                                       "predicted": predicted.cpu().numpy()}))
     io.save_torch(smk.output.model, {k: v.cpu() for k, v in out["model"].state_dict().items()})
     last = out["epochs"][-1]
     io.write_json(smk.output.result, {

@@ -1,10 +1,13 @@
 """Q2 figures beyond the homework's per-configuration plots: test accuracy of every run beside the
-published numbers."""
+published numbers, every learning rate overlaid per pooling, per-class accuracy and confusion
+matrices on the (imbalanced) test set."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 from .. import plotting
 from ..labels import POOLING
@@ -33,5 +36,121 @@ def q2_overview(runs: pd.DataFrame, refs: pd.DataFrame, synthetic: bool):
         ax.get_legend().remove()
     # One legend under the panels: inside, it would hide points at low accuracy.
     fig.legend(handles[:2], labels[:2], loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=9)
+    plotting.mark_synthetic(fig, synthetic)
+    return fig
+
+
+def lr_overlay(epochs: pd.DataFrame, pooling: str, synthetic: bool, majority_share: float | None = None):
+    """One pooling, every learning rate overlaid: training loss (running mean, the homework's) and
+    validation accuracy per epoch, one colour per lr (mean over seeds, seeds thin). The axes' limits
+    come from every pooling's runs, so the two poolings' figures can be compared by eye."""
+    fig, (ax_loss, ax_acc) = plotting.new_figure(width=10, height=3.8, ncols=2)
+    lrs = sorted(epochs["lr"].unique(), reverse=True)
+    colours = dict(zip(lrs, sns.color_palette("colorblind", len(lrs))))
+    mine = epochs[epochs["pooling"] == pooling]
+    for ax, column in ((ax_loss, "train_loss"), (ax_acc, "val_acc")):
+        for lr in lrs:
+            runs = mine[mine["lr"] == lr]
+            if runs.empty:
+                continue
+            for _, run in runs.groupby("seed"):
+                ax.plot(run["epoch"], run[column], color=colours[lr], lw=0.8, alpha=0.35)
+            mean = runs.groupby("epoch")[column].mean()
+            ax.plot(mean.index, mean.values, color=colours[lr], lw=2.2, marker="o", ms=3, label=f"lr {lr:g}")
+        low, high = epochs[column].min(), epochs[column].max()
+        pad = 0.05 * (high - low or 1)
+        ax.set_ylim(low - pad, high + pad)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if majority_share is not None and np.isfinite(majority_share):
+        ax_acc.axhline(majority_share, color="grey", ls="--", lw=1, label="majority class only")
+    ax_loss.set_ylabel("training loss (running mean)")
+    ax_acc.set_ylabel("validation accuracy")
+    ax_loss.set_title(f"Training loss, {POOLING[pooling]}")
+    ax_acc.set_title(f"Validation accuracy, {POOLING[pooling]}")
+    ax_acc.legend(fontsize=9, loc="best")
+    plotting.mark_synthetic(fig, synthetic)
+    return fig
+
+
+def per_class_accuracy(per_class: pd.DataFrame, synthetic: bool):
+    """Test accuracy per class, per pooling (panels) and lr (bars: mean over seeds), with each class's
+    size: on an imbalanced test set a high overall accuracy can hide a class that is never right."""
+    poolings = [p for p in ("max", "none") if p in set(per_class["pooling"])]
+    fig, axes = plotting.new_figure(width=5.2 * len(poolings), height=3.8, ncols=len(poolings), sharey=True,
+                                    squeeze=False)
+    sizes = per_class.groupby("class", sort=False)["n"].first()
+    order = list(sizes.index)
+    for ax, pooling in zip(axes[0], poolings):
+        data = per_class[per_class["pooling"] == pooling].assign(lr=lambda d: d["lr"].map(lambda x: f"{x:g}"))
+        hue_order = [f"{x:g}" for x in sorted(per_class["lr"].unique(), reverse=True)]
+        sns.barplot(data=data, x="class", y="accuracy", hue="lr", order=order, hue_order=hue_order, ax=ax,
+                    errorbar=None, palette="colorblind")
+        ax.set_xticks(range(len(order)), [f"{c}\n(n={sizes[c]})" for c in order])
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel("true class (test images)")
+        ax.set_ylabel("test accuracy of the class")
+        ax.set_title(POOLING[pooling])
+        handles, labels = ax.get_legend_handles_labels()
+        ax.get_legend().remove()
+    # under the panels: inside, the legend would hide bars near 1
+    fig.legend(handles, [f"lr {x}" for x in labels], loc="upper center", bbox_to_anchor=(0.5, 0.0),
+               ncols=len(labels), fontsize=9)
+    plotting.mark_synthetic(fig, synthetic)
+    return fig
+
+
+def confusion_matrices(confusion: pd.DataFrame, best: pd.DataFrame, synthetic: bool):
+    """Per pooling, at the lr chosen on validation: test images by true (rows) and predicted class,
+    summed over seeds; cells shaded by the share of their row, annotated with counts."""
+    rows = [r for r in best.itertuples() if r.pooling in set(confusion["pooling"])]
+    fig, axes = plotting.new_figure(width=4.6 * len(rows), height=4.0, ncols=len(rows), squeeze=False)
+    for ax, r in zip(axes[0], rows):
+        sub = confusion[(confusion["pooling"] == r.pooling) & np.isclose(confusion["lr"], r.best_lr)]
+        order = list(dict.fromkeys(sub["true"]))
+        counts = sub.pivot_table(index="true", columns="predicted", values="count", aggfunc="sum").loc[order, order]
+        share = counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0)
+        sns.heatmap(share, annot=counts, fmt="d", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=ax, square=True)
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        ax.set_title(f"{POOLING[r.pooling]}, lr {r.best_lr:g}")
+    plotting.mark_synthetic(fig, synthetic)
+    return fig
+
+
+PUBLISHED_METRICS = (("test_acc", "test_acc", "test accuracy"), ("val_acc", "final_val_acc", "validation accuracy"),
+                     ("train_loss", "final_train_loss", "training loss (running mean)"))
+
+
+def published_spread(runs: pd.DataFrame, refs: pd.DataFrame, synthetic: bool):
+    """Every published number (grey dots, the groups' range as a bar) and ours (mean over seeds with
+    each seed), one row per pooling x lr, one panel per metric."""
+    configs = sorted({(p, float(lr)) for p, lr in zip(refs["pooling"], refs["lr"])}
+                     | {(p, float(lr)) for p, lr in zip(runs["pooling"], runs["lr"])}, key=lambda k: (k[0], -k[1]))
+    fig, axes = plotting.new_figure(width=13, height=0.55 * len(configs) + 1.6, ncols=len(PUBLISHED_METRICS),
+                                    sharey=True)
+    ours_colour, theirs_colour = sns.color_palette("colorblind")[0], "0.45"
+    for ax, (published, column, label) in zip(axes, PUBLISHED_METRICS):
+        for y, (pooling, lr) in enumerate(configs):
+            pub = refs[(refs["pooling"] == pooling) & np.isclose(refs["lr"], lr)][published].dropna()
+            if len(pub):
+                ax.plot([pub.min(), pub.max()], [y, y], color=theirs_colour, lw=6, alpha=0.25, solid_capstyle="round")
+                ax.scatter(pub, [y] * len(pub), color=theirs_colour, s=14, zorder=3,
+                           label="published (one dot per group)" if y == 0 else None)
+            ours = runs[(runs["pooling"] == pooling) & np.isclose(runs["lr"], lr)][column].dropna()
+            if len(ours):
+                ax.scatter(ours, [y + 0.22] * len(ours), color=ours_colour, s=10, alpha=0.6, zorder=4)
+                ax.scatter([ours.mean()], [y + 0.22], color=ours_colour, marker="D", s=40, zorder=5,
+                           label="this pipeline (mean, seeds small)")
+        ax.set_xlabel(label)
+        ax.set_yticks(range(len(configs)), [f"lr {lr:g}, {POOLING[p]}" for p, lr in configs])
+        ax.invert_yaxis()
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=9)
     plotting.mark_synthetic(fig, synthetic)
     return fig

@@ -70,6 +70,15 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
     return acc
 
 
+@torch.no_grad()
+def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """Predicted class per image (eval mode, as ``evaluate``; no random draw, weights untouched)."""
+    model.eval()
+    predicted = model(X).argmax(dim=-1)
+    model.train()
+    return predicted
+
+
 def train(settings: Q2Settings, data: dict, checkpoint: EpochCheckpoint | None = None, log=print) -> dict:
     """Train one configuration; ``data`` maps train/dev/test to (X, y) tensors on one device.
 

@@ -67,13 +67,21 @@ def similarity_figure(epochs: pd.DataFrame, refs: dict, synthetic: bool = False)
     fig, axes = plotting.new_figure(width=13.5, height=3.8, ncols=3, sharey=True)
     runs = list(epochs.groupby(["decoder", "seed"], sort=False))
     val15 = {r["decoder"]: r for r in refs.get("q3_validation_epoch15", [])}
+    # each published marker in its decoder's colour and shape, named in the legend and beside it
+    colour = {}
+    for i, ((decoder, _), _) in enumerate(runs):
+        colour.setdefault(decoder, f"C{i}")
+    shape = {"lstm": "X", "transformer": "P"}
     for ax, k in zip(axes, SIMILARITIES):
         for i, ((decoder, seed), run) in enumerate(runs):
             ax.plot(run["epoch"], run[f"val_{k}"], color=f"C{i}",
                     label=f"{DECODER_LABEL.get(decoder, decoder)} (seed {seed})")
-        for j, decoder in enumerate(d for d in val15 if d in set(epochs["decoder"])):
-            ax.scatter([15], [val15[decoder][k]], marker="x", color="black", zorder=3,
-                       label="published, epoch 15" if j == 0 else None)
+        for decoder in (d for d in val15 if d in set(epochs["decoder"])):
+            name = DECODER_LABEL.get(decoder, decoder)
+            ax.scatter([15], [val15[decoder][k]], marker=shape.get(decoder, "x"), s=60, color=colour[decoder],
+                       edgecolor="black", zorder=3, label=f"published {name}, epoch 15")
+            ax.annotate(name, (15, val15[decoder][k]), xytext=(-6, 0), textcoords="offset points", ha="right",
+                        va="center", fontsize=7)
         ax.set_title(f"validation {titles[k]} similarity")
         ax.set_xlabel("Epoch")
         _integer_epochs(ax)

@@ -158,7 +158,10 @@ class Trainer:
         losses: list[float] = []
         last_logged = float("nan")
         every = max(1, int(self.s.log_train_every))
-        for step, (audio, text) in enumerate(self._loader("train", shuffle=True)):
+        loader = self._loader("train", shuffle=True)
+        steps, batch = len(loader), self.s.batch_size  # len() draws nothing: the order is drawn by iter()
+        tic = time.perf_counter()
+        for step, (audio, text) in enumerate(loader):
             audio, text = to_device(audio, text, self.device)
             self.optimizer.zero_grad()
             loss = teacher_forced_loss(self.model, audio, text, self.s.label_smoothing)
@@ -167,7 +170,12 @@ class Trainer:
             losses.append(loss.item())
             if step % every == every - 1:
                 last_logged = float(np.mean(losses[-every:]))
-                self.log(f"[{epoch}, {step + 1:4d}] loss: {last_logged:.3f}")
+                elapsed = time.perf_counter() - tic
+                eta = elapsed / (step + 1) * (steps - step - 1)
+                self.log(f"[{epoch}/{self.s.epochs}, {step + 1:4d}/{steps}] loss: {last_logged:.3f}  "
+                         f"({elapsed:.1f} s, epoch ETA {eta:.1f} s, "
+                         f"{min(len(loader.dataset), (step + 1) * batch) / elapsed:.1f} samples/s)")
+        self.last_train = (len(loader.dataset), time.perf_counter() - tic)  # for the epoch's log line
         return {"train_loss": float(np.mean(losses)), "train_loss_last_logged": last_logged}
 
     # -- evaluation --
@@ -214,11 +222,13 @@ class Trainer:
                 f"epoch {epoch}/{self.s.epochs}  lr {lr:.3g}  train_loss {row['train_loss']:.4f}  "
                 f"val_loss {row['val_loss']:.4f}  jaccard {row['val_jaccard']:.4f}  "
                 f"cosine {row['val_cosine']:.4f}  DL {row['val_damerau_levenshtein']:.4f}  "
-                f"({seconds:.1f} s)"
+                f"({seconds:.1f} s, training {self.last_train[0] / self.last_train[1]:.1f} samples/s, "
+                f"ETA {seconds * (self.s.epochs - epoch):.0f} s for the remaining epochs)"
             )
             for target, pred in val["examples"]:
                 t, p = comparison_text(target, pred)
-                self.log(f"  target: {t}\n  pred:   {p}")
+                self.log(f"  target: {t}")  # one call per line: each line gets the job's tag
+                self.log(f"  pred:   {p}")
         return self.history["rows"]
 
     @property

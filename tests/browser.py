@@ -1,0 +1,167 @@
+"""Headless Chromium for the report tests: Debian's chromium, a page measured inside an iframe of a
+chosen width (headless windows are at least 500 px wide), screenshots cropped to that width.
+
+The harness page and the page it frames are both file: URLs; --allow-file-access-from-files makes
+them one origin, so the harness can read the framed document. Every wait is on a condition the
+page sets (its self-check), never on a fixed delay; --virtual-time-budget only bounds the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import matplotlib.image as mpimg
+
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--disable-quic", "--disable-extensions", "--mute-audio", "--allow-file-access-from-files",
+    # no name resolves: a page that needed the network would show broken images
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--virtual-time-budget=30000",
+]
+
+
+def ensure_chromium() -> str | None:
+    """The browser's path; installed with apt-get when missing (needs root). None when impossible."""
+    if not Path(CHROMIUM).exists():
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            return None
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=env)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return CHROMIUM
+
+
+def run_browser(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    profile.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([chromium, *BROWSER_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
+                          text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+# Measures the compiled report framed at the iframe's width, once its self-check has run: document
+# vs viewport width, the elements that stick out (outside any scrolling box), each image's shown
+# width, and that clicking a figure opens it at full size.
+MEASURE_JS = r"""
+var frame = document.getElementById("frame");
+function scrolls(el, win) {
+  for (var p = el.parentElement; p; p = p.parentElement) {
+    var ox = win.getComputedStyle(p).overflowX;
+    if (ox === "auto" || ox === "scroll" || ox === "hidden") return true;
+  }
+  return false;
+}
+function measure() {
+  var doc = frame.contentDocument, win = frame.contentWindow;
+  var check = doc && doc.getElementById("selfcheck");
+  if (!check || check.getAttribute("data-status") === "pending") { setTimeout(measure, 20); return; }
+  var width = doc.documentElement.clientWidth, out = [];
+  doc.querySelectorAll("body *").forEach(function (el) {
+    var r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > width + 0.5 && !scrolls(el, win) && out.length < 10)
+      out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className ? "." + el.className : "")
+               + " right=" + Math.round(r.right));
+  });
+  var images = Array.prototype.map.call(doc.querySelectorAll("img[data-enlarge]"), function (img) {
+    return {alt: img.alt, shown: Math.round(img.getBoundingClientRect().width), natural: img.naturalWidth,
+            wide: img.closest("figure").classList.contains("wide")};
+  });
+  var enlarged = null, first = doc.querySelector("img[data-enlarge]");
+  if (first) {
+    first.parentNode.click();
+    var box = doc.getElementById("lightbox"), big = box.querySelector("img");
+    enlarged = {open: box.classList.contains("open"), natural: big.naturalWidth,
+                shown: Math.round(big.getBoundingClientRect().width), expected: first.naturalWidth};
+    box.click();
+  }
+  var section = doc.querySelector("section");
+  var result = {scrollWidth: doc.documentElement.scrollWidth, clientWidth: width, overflowing: out,
+                status: check.getAttribute("data-status"), images: +check.getAttribute("data-images"),
+                imagesOk: +check.getAttribute("data-images-ok"), tables: +check.getAttribute("data-tables"),
+                tablesOk: +check.getAttribute("data-tables-ok"), shown: images, enlarged: enlarged,
+                sectionWidth: section ? Math.round(section.getBoundingClientRect().width) : 0};
+  document.getElementById("result").textContent = JSON.stringify(result);
+}
+frame.addEventListener("load", measure);
+"""
+
+
+def frame_page(tmp: Path, target: Path, width: int, height: int, script: str, name: str) -> Path:
+    page = tmp / f"{name}-{width}.html"
+    page.write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{margin:0;background:#888}'
+        f'iframe{{border:0;width:{width}px;height:{height}px;display:block;background:#fff}}</style></head><body>'
+        f'<iframe id="frame" src="{target.resolve().as_uri()}"></iframe><pre id="result">pending</pre>'
+        f"<script>{script}</script></body></html>", encoding="utf-8")
+    return page
+
+
+def read_result(dom: str) -> dict:
+    match = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
+    assert match, "harness result missing"
+    text = match.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert text != "pending", "the framed page never finished its self-check"
+    return json.loads(text)
+
+
+def measure_at(chromium: str, tmp: Path, target: Path, width: int) -> dict:
+    page = frame_page(tmp, target, width, 900, MEASURE_JS, "measure")
+    return read_result(run_browser(chromium, tmp / f"profile-measure-{width}", "--dump-dom", page.as_uri()).stdout)
+
+
+def screenshot_at(chromium: str, tmp: Path, target: Path, width: int, height: int, shot: Path) -> Path:
+    """A screenshot of ``target`` framed at ``width``, cropped to it (the window is at least 500 wide)."""
+    page = frame_page(tmp, target, width, height, "", "shot")
+    window = max(width, 500)
+    run_browser(chromium, tmp / f"profile-shot-{width}", f"--window-size={window},{height}", f"--screenshot={shot}",
+                page.as_uri())
+    if window != width:
+        mpimg.imsave(shot, mpimg.imread(shot)[:, :width])
+    return shot
+
+
+# Opens Snakemake's report (framed), shows the compiled report's entry as a click on it would,
+# and waits for the compiled report inside to post its self-check.
+SNAKEMAKE_REPORT_JS = r"""
+var frame = document.getElementById("frame");
+function poll() {
+  var doc = frame.contentDocument, got = doc && doc.getElementById("hw2-frame-result");
+  if (!got) { setTimeout(poll, 20); return; }
+  document.getElementById("result").textContent = got.textContent;
+}
+frame.addEventListener("load", function () {
+  var doc = frame.contentDocument, s = doc.createElement("script");
+  s.textContent = 'window.addEventListener("message", function (ev) {' +
+    '  if (!ev.data || ev.data.hw2report !== "selfcheck") return;' +
+    '  var d = document.createElement("div"); d.id = "hw2-frame-result";' +
+    '  d.textContent = JSON.stringify(ev.data); document.body.appendChild(d); });' +
+    'var key = Object.keys(results).find(function (k) { return /report\/figureless\.html$/.test(k); });' +
+    'if (key === undefined) { var d = document.createElement("div"); d.id = "hw2-frame-result";' +
+    '  d.textContent = JSON.stringify({missing: Object.keys(results)}); document.body.appendChild(d); }' +
+    'else app.setView({content: "html", contentPath: results[key].data_uri});';
+  doc.body.appendChild(s);
+  poll();
+});
+"""
+
+
+def snakemake_report_frame(chromium: str, tmp: Path, report_html: Path) -> dict:
+    page = frame_page(tmp, report_html, 1400, 900, SNAKEMAKE_REPORT_JS, "smk")
+    return read_result(run_browser(chromium, tmp / "profile-smk", "--dump-dom", page.as_uri()).stdout)
