@@ -288,7 +288,7 @@ def q2_section(inp: dict, tidy: dict, refs: dict, caption_files: dict, settings:
     best = pd.read_csv(tables["best_lr"])
     meta = next((read_json(p) for p in inp["data_meta"] if Path(p).name == "octmnist.json"), {})
     synthetic = bool(meta.get("synthetic", runs["synthetic"].all() if "synthetic" in runs else True))
-    comparable = not synthetic
+    comparable = bool(meta.get("comparable", False))  # the data rule's flag: the canonical data only
     published = pd.DataFrame(refs.get("q2", [])).astype({"lr": float})
     cfg = settings["config"].get("q2", {})
     results = [read_json(p) for p in inp["q2_results"]]
@@ -305,7 +305,8 @@ def q2_section(inp: dict, tidy: dict, refs: dict, caption_files: dict, settings:
     seeds = sorted(runs["seed"].unique())
     setup = [
         ("data", meta.get("label", meta.get("source", "–"))),
-        ("synthetic", "YES — not comparable to published numbers" if synthetic else "no (real OCTMNIST)"),
+        ("synthetic", "YES — not comparable to published numbers" if synthetic else
+         "no (real OCTMNIST)" if comparable else f"no — {labels.NOT_CANONICAL}"),
         ("images train / validation / test (file)",
          " / ".join(f"{splits.get(s, {}).get('n', 0):,}" for s in ("train", "val", "test"))),
         ("test images used (homework's subset)", ", ".join(f"{int(x):,}" for x in sorted(runs["n_test"].unique()))),
@@ -397,7 +398,7 @@ def q2_section(inp: dict, tidy: dict, refs: dict, caption_files: dict, settings:
     if len(best_max):
         headline += f"; test accuracy at the chosen lr with max-pooling {num(best_max['test_acc_mean'].iloc[0])}"
     return {"key": "q2", "title": QUESTION_TITLES["q2"], "ran": True, "synthetic": synthetic, "blocks": blocks,
-            "headline": headline, "data_label": meta.get("label", "")}
+            "headline": headline, "data_label": meta.get("label", ""), "comparable": comparable}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,7 +412,7 @@ def q3_section(inp: dict, tidy: dict, refs: dict, caption_files: dict, settings:
     epochs = pd.read_csv(tables["epochs"])
     meta = next((read_json(p) for p in inp["data_meta"] if Path(p).name == "ljspeech.json"), {})
     synthetic = bool(meta.get("synthetic", summary["synthetic"].all() if "synthetic" in summary else True))
-    comparable = not synthetic
+    comparable = bool(meta.get("comparable", False))  # the data rule's flag: the canonical data only
     stats = rt.q3_stats(summary)
     comparison = rt.q3_comparison(summary, epochs, refs, comparable)
     tidy.update(q3_stats=stats, q3_comparison=comparison)
@@ -421,7 +422,8 @@ def q3_section(inp: dict, tidy: dict, refs: dict, caption_files: dict, settings:
     seconds = meta.get("seconds", {})
     setup = [
         ("data", meta.get("label", meta.get("source", "–"))),
-        ("synthetic", "YES — not comparable to published numbers" if synthetic else "no (real LJ Speech)"),
+        ("synthetic", "YES — not comparable to published numbers" if synthetic else
+         "no (real LJ Speech)" if comparable else f"no — {labels.NOT_CANONICAL}"),
         ("clips (train / validation / test)",
          f"{meta.get('rows', 0):,} ("
          + " / ".join(f"{b - a:,}" for a, b in (splits.get(s, (0, 0)) for s in ("train", "val", "test"))) + ")"),
@@ -463,7 +465,7 @@ def q3_section(inp: dict, tidy: dict, refs: dict, caption_files: dict, settings:
     headline = f"{len(summary)} runs; test Damerau–Levenshtein " + ", ".join(
         f"{DECODER.get(r.decoder, r.decoder)} {num(r.mean)}" for r in test_means.itertuples())
     return {"key": "q3", "title": QUESTION_TITLES["q3"], "ran": True, "synthetic": synthetic, "blocks": blocks,
-            "headline": headline, "data_label": meta.get("label", "")}
+            "headline": headline, "data_label": meta.get("label", ""), "comparable": comparable}
 
 
 def audio_gain_text(summary: pd.DataFrame) -> str:
@@ -681,10 +683,13 @@ def build(inp: dict, out: dict, settings: dict, log=print) -> dict:
                 block["items"] = [embed(f, md_dir) for f in block["items"]]
 
     synthetic = [s for s in sections if s["synthetic"]]
+    # real data that is not the canonical set is not comparable either
+    not_canonical = [s for s in sections if s["synthetic"] is False and s.get("comparable") is False]
     banner = ""
-    if synthetic:
-        banner = ("SYNTHETIC DATA: " + "; ".join(f"{s['key'].upper()} ran on {s.get('data_label') or 'synthetic data'}"
-                                                 for s in synthetic)
+    if synthetic or not_canonical:
+        banner = (("SYNTHETIC DATA: " if synthetic else "NOT THE CANONICAL DATA: ")
+                  + "; ".join(f"{s['key'].upper()} ran on {s.get('data_label') or 'synthetic data'}"
+                              for s in synthetic + not_canonical)
                   + ". Every number from these questions is NOT comparable to the published results; "
                     "they are listed beside them for orientation only.")
     n_figures = sum(len(b["items"]) for s in sections for b in s["blocks"] if b["type"] == "figures")
