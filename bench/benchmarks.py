@@ -50,11 +50,13 @@ import memory
 from harness import REPO, copy_workflow, snakemake_cmd
 from harness import tiny_config as quick_pipeline_config
 from hw2repro import provenance, runtime
+from hw2repro.errors import InputError
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
 from hw2repro.q2 import synthetic as synthetic_oct
 from hw2repro.q2 import train as cnn_training
 from hw2repro.q2.train import Q2Settings
+from hw2repro.q3.dataset import load_split
 SECTIONS = ("q2-loop", "noop", "dag", "q3", "memory", "pipeline")
 
 # Targets of the issue (2-core machine).
@@ -92,8 +94,8 @@ def machine_info(threads: Optional[int] = None) -> dict:
     except AttributeError:
         affinity = os.cpu_count()
     info = {
-        "cpu": runtime.cpu_model(),
-        "cpu_isa": runtime.cpu_isa(),
+        "cpu": provenance.cpu_model(),
+        "cpu_isa": provenance.cpu_isa(),
         "logical_cores": os.cpu_count(),
         "usable_cores": affinity,
         "torch_threads": threads if threads is not None else torch.get_num_threads(),
@@ -552,11 +554,11 @@ def _model_and_inputs(decoder: str, n_frames: int, batch: int, device, use_train
                 model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
                 origin["weights"] = str(weights.relative_to(REPO))
             if feats.is_file():
-                f = torch.load(feats, map_location="cpu", weights_only=True, mmap=True)["features"]
+                f = load_split(feats).features
                 if f.shape[-1] == n_frames and f.shape[0] >= batch:
                     audio = f[:batch].float().clone()
                     origin["features"] = str(feats.relative_to(REPO))
-        except (RuntimeError, KeyError, OSError) as exc:  # other shape or format: random is fine
+        except (RuntimeError, KeyError, OSError, InputError) as exc:  # other shape or format: random is fine
             origin["note"] = f"trained weights/features not used: {exc}"
     return model.to(device), audio.to(device), origin
 
@@ -632,7 +634,7 @@ def bench_q3_model(decoder: str, shape: str, n_frames: int, train_batch: int, ev
     orig, cached = min(orig_times), min(cached_times)
     enc = min(enc_times)
     row = {
-        "decoder": decoder, "shape": shape, "device": runtime.device_description(device), "n_frames": n_frames,
+        "decoder": decoder, "shape": shape, "device": provenance.device_description(device), "n_frames": n_frames,
         "encoder_time": model.cfg.encoder_time, "inputs": origin, "threads": torch.get_num_threads(),
         "train_batch": train_batch, "train_step_s": train_times, "train_samples_per_s": train_batch / min(train_times),
         "eval_batch": eval_batch, "decode_steps": n_steps,
