@@ -8,6 +8,7 @@ import pytest
 import torch
 
 
+from hw2repro.errors import InputError
 from hw2repro.q3 import dataset
 from hw2repro.q3 import features as F
 from hw2repro.q3 import data as lj_data
@@ -219,3 +220,13 @@ def test_build_split_on_a_synthetic_corpus(tmp_path, monkeypatch):
     meta.write_text(meta.read_text().replace("|", "|x", 1))
     with pytest.raises(lj.LJSpeechError, match="changed since the data rule"):
         F.build_split(manifest, "val", n_frames, tmp_path / "x.pt", log=lambda m: None)
+
+
+def test_missing_features_array_is_named(tmp_path):
+    """A .pt whose streamed array is gone: the error names the array and the rule to re-run."""
+    torch.save({"features_file": "train.features.npy", "tokens": torch.zeros(2, 99, dtype=torch.int64)},
+               tmp_path / "train.pt")
+    with pytest.raises(InputError) as e:
+        dataset.load_split(tmp_path / "train.pt")
+    msg = str(e.value)
+    assert "\n" not in msg and "train.features.npy: missing" in msg and "q3_features" in msg
