@@ -15,6 +15,8 @@ with the machine, threads, versions, git commit, time stamp and load average it 
   decoder the original's way (``greedy_decode(cache=False)``: the Transformer re-runs the prefix
   at every step) and with the KV cache the pipeline uses, with the tokens of both compared; on
   CUDA as well when torch sees a GPU.
+* ``memory``: peak RSS of ``q3_features`` and peak anonymous memory of ``q3_train`` at the paper's
+  2,754 frames for three corpus sizes, and the ratio largest / smallest (``bench/memory.py``).
 * ``pipeline``: the whole default pipeline from scratch with ``--cores 1`` and with ``--cores 2``
   in two fresh copies of the workflow (parallel speed-up), then the no-op ``snakemake -n`` in the
   finished copy.
@@ -44,15 +46,18 @@ import numpy as np
 import torch
 from torch import nn
 
+import memory
 from harness import REPO, copy_workflow, snakemake_cmd
 from harness import tiny_config as quick_pipeline_config
 from hw2repro import provenance, runtime
+from hw2repro.errors import InputError
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
 from hw2repro.q2 import synthetic as synthetic_oct
 from hw2repro.q2 import train as cnn_training
 from hw2repro.q2.train import Q2Settings
-SECTIONS = ("q2-loop", "noop", "dag", "q3", "pipeline")
+from hw2repro.q3.dataset import load_split
+SECTIONS = ("q2-loop", "noop", "dag", "q3", "memory", "pipeline")
 
 # Targets of the issue (2-core machine).
 TARGET_Q2_SPEEDUP = 2.0
@@ -548,11 +553,11 @@ def _model_and_inputs(decoder: str, n_frames: int, batch: int, device, use_train
                 model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
                 origin["weights"] = str(weights.relative_to(REPO))
             if feats.is_file():
-                f = torch.load(feats, map_location="cpu", weights_only=True, mmap=True)["features"]
+                f = load_split(feats).features
                 if f.shape[-1] == n_frames and f.shape[0] >= batch:
                     audio = f[:batch].float().clone()
                     origin["features"] = str(feats.relative_to(REPO))
-        except (RuntimeError, KeyError, OSError) as exc:  # other shape or format: random is fine
+        except (RuntimeError, KeyError, OSError, InputError) as exc:  # other shape or format: random is fine
             origin["note"] = f"trained weights/features not used: {exc}"
     return model.to(device), audio.to(device), origin
 
@@ -848,6 +853,8 @@ def run(sections, quick: bool, out_dir: Path, noop_dir: Optional[Path] = None, k
             res = bench_dag(quick=quick, log=log)
         elif name == "q3":
             res = bench_q3(quick=quick, log=log)
+        elif name == "memory":
+            res = memory.bench_memory(quick=quick, keep=keep, log=log, machine_info=machine_info, figure=figure)
         else:
             res = bench_pipeline(quick=quick, keep=keep, log=log)
         res["section_seconds"] = time.perf_counter() - t0

@@ -1,5 +1,7 @@
 """OCTMNIST loading: the homework's preprocessing quirks and clear errors on bad files."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -76,3 +78,23 @@ def test_prepare_from_file_round_trips(tmp_path, octmnist_arrays):
     for k in octmnist.KEYS:
         np.testing.assert_array_equal(loaded[k], octmnist_arrays[k])
     assert '"synthetic": false' in meta.read_text()
+
+
+def test_fabricated_real_file_is_not_comparable(tmp_path, octmnist_arrays):
+    """A real-format npz that is not the published file (MD5) is real data, but not comparable."""
+    src = tmp_path / "mine.npz"
+    np.savez(src, **octmnist_arrays)
+    out, meta_path = tmp_path / "out.npz", tmp_path / "out.json"
+    octmnist_data.prepare({"source": "file", "path": str(src)}, out, meta_path, tmp_path / "dl", log=lambda m: None)
+    meta = json.loads(meta_path.read_text())
+    assert meta["synthetic"] is False and meta["canonical"] is False and meta["comparable"] is False
+    assert "real data, not the canonical set: not comparable" in meta["label"]
+    assert meta["md5"] != octmnist.MD5
+
+
+def test_synthetic_is_not_comparable(tmp_path):
+    out, meta_path = tmp_path / "out.npz", tmp_path / "out.json"
+    octmnist_data.prepare({"source": "synthetic", "synthetic": {"n_train": 40, "n_val": 20, "n_test": 200, "seed": 0}},
+                          out, meta_path, tmp_path / "dl", log=lambda m: None)
+    meta = json.loads(meta_path.read_text())
+    assert meta["synthetic"] is True and meta["canonical"] is False and meta["comparable"] is False

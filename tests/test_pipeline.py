@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import snakemake, tiny_config, write_config
+from hw2repro.q3 import dataset
 
 pytestmark = pytest.mark.slow
 
@@ -88,6 +89,7 @@ def test_every_q3_output_is_there_and_sensible(run_dir):
     assert manifest["synthetic"] and manifest["rows"] == 60
     for split, n in (("train", 45), ("val", 3), ("test", 12)):
         assert (q3 / "features" / f"{split}.pt").exists()
+        assert dataset.load_split(q3 / "features" / f"{split}.pt").features.shape[0] == n
     predictions = (q3 / "runs" / "transformer_seed42" / "predictions.txt").read_text()
     assert predictions.count("\n") >= 12
     for name in ("loss_train_val", "val_similarities", "test_table"):

@@ -309,6 +309,14 @@ def test_prepare_download_and_path(tmp_path, server):
     assert manifest["splits"] == {"train": [0, 30], "val": [30, 32], "test": [32, 40]}
     assert manifest["metadata_sha256"] == hashlib.sha256(
         (tmp_path / "data" / "LJSpeech-1.1" / "metadata.csv").read_bytes()).hexdigest()
+    # a 40-clip LJ-format set is real data, but not the canonical set: not comparable
+    assert manifest["canonical"] is False and manifest["comparable"] is False
+    assert "real data, not the canonical set: not comparable" in manifest["label"]
+    # keep_archive: false (the default) deletes the verified archive once extracted and validated
+    assert not (tmp_path / "dl" / "LJSpeech-1.1.tar.bz2").exists()
+    lj_data.prepare(cfg, tmp_path / "k.json", tmp_path / "data3", tmp_path / "dl3", log=lambda m: None,
+                    keep_archive=True)
+    assert (tmp_path / "dl3" / "LJSpeech-1.1.tar.bz2").read_bytes() == server["payload"]
     # source: path uses the folder where it is, untouched
     user = make_folder(tmp_path / "mine")
     before = sorted((p.name, p.stat().st_mtime_ns) for p in user.rglob("*"))
@@ -316,9 +324,19 @@ def test_prepare_download_and_path(tmp_path, server):
                       tmp_path / "data2", tmp_path / "dl2", log=lambda m: None)
     assert info["folder"] == str(user.resolve()) and info["source"] == "path"
     assert sorted((p.name, p.stat().st_mtime_ns) for p in user.rglob("*")) == before
-    with pytest.raises(lj.LJSpeechError, match="expected 13,100 rows"):
+    assert info["canonical"] is False and info["comparable"] is False  # a subset (expected_rows: null)
+    with pytest.raises(lj.LJSpeechError, match="expected 13,100 rows") as e:
         lj_data.prepare({"source": "path", "path": str(user)}, tmp_path / "q.json", tmp_path / "d", tmp_path / "x",
                    log=lambda m: None)
+    one_line_error(e, "set data.ljspeech.expected_rows: null")
+
+
+def test_canonical_means_all_rows_and_the_official_metadata():
+    assert lj.is_canonical(13_100, lj.METADATA_SHA256)
+    assert not lj.is_canonical(32, lj.METADATA_SHA256)
+    assert not lj.is_canonical(13_100, "0" * 64)
+    # the published digest, as in the specification
+    assert lj.METADATA_SHA256 == "852bce5c79e5184ba5bf2ea98aad4bcf49a5d787def5fd1f04fa2ab8aa6dc535"
 
 
 # ---------------------------------------------------------------------------- synthetic corpus

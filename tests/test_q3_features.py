@@ -8,6 +8,8 @@ import pytest
 import torch
 
 
+from hw2repro.errors import InputError
+from hw2repro.q3 import dataset
 from hw2repro.q3 import features as F
 from hw2repro.q3 import data as lj_data
 from hw2repro.q3 import ljspeech as lj
@@ -168,7 +170,7 @@ def test_encode_hand_examples():
 # ---------------------------------------------------------------------------- cached splits
 
 
-def test_build_split_on_a_synthetic_corpus(tmp_path):
+def test_build_split_on_a_synthetic_corpus(tmp_path, monkeypatch):
     pytest.importorskip("espeakng_loader")
     manifest = lj_data.prepare({"source": "synthetic", "synthetic": {"n_clips": 20, "seed": 1}}, tmp_path / "m.json",
                           tmp_path / "data", tmp_path / "dl", log=lambda m: None)
@@ -180,6 +182,8 @@ def test_build_split_on_a_synthetic_corpus(tmp_path):
         out = tmp_path / "features" / f"{split}.pt"
         F.build_split(manifest, split, n_frames, out, log=lambda m: None)
         got[split] = torch.load(out)
+        assert "features" not in got[split]  # streamed beside, memory-mapped by training
+        got[split]["features"] = dataset.load_split(out).features
     train = got["train"]
     assert set(train) >= {"features", "tokens", "ids", "texts", "n_frames", "source", "synthetic"}
     assert train["features"].shape == (15, 80, n_frames) and train["features"].dtype == torch.float32
@@ -197,9 +201,18 @@ def test_build_split_on_a_synthetic_corpus(tmp_path):
     dist = torch.cdist(flat, flat) + torch.eye(15) * 1e9
     assert dist.min() > 1.0
     assert (train["features"][:, :, :50].std(dim=(1, 2)) > 0.1).all()
+    # the whole split as one in-memory batch gives the same bytes as the chunks streamed to disk,
+    # whatever the chunk size (4: several chunks and a partial last one)
+    wavs = [torch.from_numpy(lj.read_wav(Path(manifest["folder"]) / "wavs" / f"{r.id}.wav")) for r in rows[:15]]
+    whole = F.log_mel_batch(wavs, n_frames)
+    assert np.load(tmp_path / "features" / "train.features.npy").tobytes() == whole.numpy().tobytes()
+    monkeypatch.setattr(F, "CHUNK_CLIPS", 4)
+    F.build_split(manifest, "train", n_frames, tmp_path / "chunked" / "train.pt", log=lambda m: None)
+    assert ((tmp_path / "chunked" / "train.features.npy").read_bytes()
+            == (tmp_path / "features" / "train.features.npy").read_bytes())
     # float16 storage: half the size, same values to float16 precision
     F.build_split(manifest, "val", n_frames, tmp_path / "half.pt", dtype="float16", log=lambda m: None)
-    half = torch.load(tmp_path / "half.pt")
+    half = {"features": dataset.load_split(tmp_path / "half.pt").features}
     assert half["features"].dtype == torch.float16
     assert torch.allclose(half["features"].float(), got["val"]["features"], atol=2e-3)
     # a metadata.csv edited after the data rule is refused
@@ -207,3 +220,13 @@ def test_build_split_on_a_synthetic_corpus(tmp_path):
     meta.write_text(meta.read_text().replace("|", "|x", 1))
     with pytest.raises(lj.LJSpeechError, match="changed since the data rule"):
         F.build_split(manifest, "val", n_frames, tmp_path / "x.pt", log=lambda m: None)
+
+
+def test_missing_features_array_is_named(tmp_path):
+    """A .pt whose streamed array is gone: the error names the array and the rule to re-run."""
+    torch.save({"features_file": "train.features.npy", "tokens": torch.zeros(2, 99, dtype=torch.int64)},
+               tmp_path / "train.pt")
+    with pytest.raises(InputError) as e:
+        dataset.load_split(tmp_path / "train.pt")
+    msg = str(e.value)
+    assert "\n" not in msg and "train.features.npy: missing" in msg and "q3_features" in msg

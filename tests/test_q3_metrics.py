@@ -102,8 +102,8 @@ def test_averaged_per_sample_not_pooled():
     assert means["jaccard"] == pytest.approx((1 + 3 / 5) / 2)
     assert means["cosine"] == pytest.approx((1 + 3 / math.sqrt(15)) / 2)
     assert means["damerau_levenshtein"] == pytest.approx((1 + 3 / 5) / 2)
-    sums = M.batch_similarity_sums(targets, preds)
-    assert sums["jaccard"] == pytest.approx(1 + 3 / 5)
+    values = M.batch_similarities(targets, preds)
+    assert values["jaccard"] == [1.0, pytest.approx(3 / 5)]
 
 
 def test_empty_sequences():

@@ -91,7 +91,8 @@ def test_same_config_gives_bit_identical_q3_results(tmp_path):
     a, b = runs
     assert digest(a / "data/ljspeech_synthetic/metadata.csv") == digest(b / "data/ljspeech_synthetic/metadata.csv")
     for split in ("train", "test"):
-        assert digest(a / f"q3/features/{split}.pt") == digest(b / f"q3/features/{split}.pt")
+        for name in (f"{split}.pt", f"{split}.features.npy"):
+            assert digest(a / "q3/features" / name) == digest(b / "q3/features" / name)
     run = "q3/runs/lstm_seed42"
     assert digest(a / run / "metrics.csv") == digest(b / run / "metrics.csv")
     assert digest(a / run / "predictions.txt") == digest(b / run / "predictions.txt")

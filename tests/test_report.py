@@ -14,6 +14,7 @@ pipeline run shared with other test files (``tiny_run`` in conftest):
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -163,9 +164,11 @@ def _png(path: Path) -> str:
     return str(path)
 
 
-def test_build_on_made_up_real_data_results(tmp_path):
+@pytest.mark.parametrize("canonical", [True, False])
+def test_build_on_made_up_real_data_results(tmp_path, canonical):
     """The whole renderer without a pipeline run: real (not synthetic) data, 3 seeds, Q2 and Q3, Q1 off.
-    Published numbers then get a position in our distribution, and no synthetic banner appears."""
+    On the canonical data, published numbers get a position in our distribution and no banner
+    appears; on other real data (the data rules' ``comparable``: false) nothing is comparable."""
     res = tmp_path / "results"
     runs = _runs()
     runs["n_test"], runs["epochs"], runs["wall_seconds"], runs["device"], runs["threads"] = 529, 15, 60.0, "cpu:x", 1
@@ -174,12 +177,13 @@ def test_build_on_made_up_real_data_results(tmp_path):
     pd.DataFrame({"pooling": ["max", "none"], "best_lr": [0.01, 0.01], "final_val_acc_mean": [0.83, 0.81],
                   "test_acc_mean": [0.82, 0.80]}).to_csv(res / "q2" / "best_lr.csv", index=False)
     (res / "data").mkdir()
-    (res / "data" / "octmnist.json").write_text('{"source": "file", "synthetic": false, "label": "OCTMNIST", '
-                                                '"splits": {"train": {"n": 97477}, "val": {"n": 10832}, '
-                                                '"test": {"n": 1000}}}')
-    (res / "data" / "ljspeech.json").write_text('{"source": "path", "synthetic": false, "label": "LJ Speech 1.1", '
-                                                '"rows": 13100, "splits": {"train": [0, 9825], '
-                                                '"val": [9825, 10480], "test": [10480, 13100]}}')
+    flags = {"canonical": canonical, "comparable": canonical}
+    (res / "data" / "octmnist.json").write_text(json.dumps(
+        {"source": "file", "synthetic": False, "label": "OCTMNIST", **flags,
+         "splits": {"train": {"n": 97477}, "val": {"n": 10832}, "test": {"n": 1000}}}))
+    (res / "data" / "ljspeech.json").write_text(json.dumps(
+        {"source": "path", "synthetic": False, "label": "LJ Speech 1.1", "rows": 13100, **flags,
+         "splits": {"train": [0, 9825], "val": [9825, 10480], "test": [10480, 13100]}}))
     summary = pd.DataFrame([{"decoder": d, "seed": s, "test_loss": 1.18 + 0.01 * s, "test_jaccard": 0.71 + 0.005 * s,
                              "test_cosine": 0.83, "test_damerau_levenshtein": 0.50 + 0.004 * s,
                              "audio_blind_loss": 2.0, "audio_blind_jaccard": 0.3, "audio_blind_cosine": 0.5,
@@ -219,6 +223,12 @@ def test_build_on_made_up_real_data_results(tmp_path):
                 "repo": str(tmp_path)}
     render.build(inputs, outputs, settings, log=lambda msg: None)
     html = (out_dir / "index.html").read_text(encoding="utf-8")
+    if not canonical:
+        assert "NOT THE CANONICAL DATA" in html and "real data, not the canonical set: not comparable" in html
+        for name in ("q2_comparison", "q3_comparison"):
+            table = pd.read_csv(out_dir / "tables" / f"{name}.csv")
+            assert len(table) and not table["comparable"].any() and table["sigma"].isna().all()
+        return
     assert "synthetic-banner" not in html and "REAL DATA" in html
     assert "Q1 was not run" in html
     assert html.count('src="data:image/png;base64,') == len(inputs["q2_figures"]) + len(inputs["q3_figures"])

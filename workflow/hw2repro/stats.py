@@ -8,7 +8,7 @@ Conventions used by every comparison table:
 * ``sigma``: (published − our mean) / our seed-to-seed sd, i.e. where the published number falls
   in our distribution, in units of σ (not of the standard error).
 * ``position``: the same in words ("inside the 95% CI", "2.1 σ above", ...).
-* ``comparable``: False when our data is synthetic; then ``sigma`` is NaN and ``position`` says
+* ``comparable``: False unless our data is the canonical set; then ``sigma`` is NaN and ``position`` says
   so, so no number is presented as comparable to a published one.
 """
 
@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats as _scipy_stats
 
 CONFIDENCE = 0.95
-NOT_COMPARABLE = "not comparable (synthetic data)"
+NOT_COMPARABLE = "not comparable (synthetic or not the canonical data)"
 
 
 def t_quantile(p: float, df: float) -> float:

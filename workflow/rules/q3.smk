@@ -8,6 +8,7 @@ rule q3_train:
         train=f"{RESULTS}/q3/features/train.pt",
         val=f"{RESULTS}/q3/features/val.pt",
         test=f"{RESULTS}/q3/features/test.pt",
+        arrays=[f"{RESULTS}/q3/features/{s}.features.npy" for s in Q3_SPLITS],  # named by the .pt files
         code=code_of("q3_train.py"),
     output:
         metrics=report(

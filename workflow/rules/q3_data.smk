@@ -38,6 +38,8 @@ rule q3_features:
         code=code_of("q3_features.py"),
     output:
         features=f"{RESULTS}/q3/features/{{split}}.pt",
+        # the features themselves, written chunk by chunk; training memory-maps them
+        array=f"{RESULTS}/q3/features/{{split}}.features.npy",
     wildcard_constraints:
         split="train|val|test",
     params:

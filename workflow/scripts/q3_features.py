@@ -1,4 +1,5 @@
-"""Rule q3_features: log-mel features and tokens of one split, cached as results/q3/features/{split}.pt."""
+"""Rule q3_features: log-mel features and tokens of one split, cached as results/q3/features/{split}.pt
+and {split}.features.npy (streamed to disk, flat memory)."""
 
 from hw2repro import io, joblog, runtime
 from hw2repro.q3 import features
@@ -9,7 +10,8 @@ def main(smk, log):
     manifest = io.read_json(smk.input.manifest)
     settings = smk.params.features
     features.build_split(manifest, smk.wildcards.split, settings["n_frames"], smk.output.features,
-                         sample_rate_assumed=settings["sample_rate_assumed"], dtype=settings["dtype"], log=log)
+                         sample_rate_assumed=settings["sample_rate_assumed"], dtype=settings["dtype"], log=log,
+                         features_out=smk.output.array)
 
 
 joblog.run(main, snakemake)

@@ -7,14 +7,18 @@ from pathlib import Path
 
 from .. import download
 from ..io import file_digest, write_json
+from ..labels import NOT_CANONICAL
 from . import synthetic
 from .octmnist import MANUAL_HINT, MD5, SIZE, URL, DataError, describe, load_npz, save_npz, validate
 
 
 def prepare(cfg: dict, out_npz: str | Path, out_meta: str | Path, download_dir: str | Path, log=print) -> None:
-    """Write the configured OCTMNIST (synthetic, a user's file, or the download) to ``out_npz``."""
+    """Write the configured OCTMNIST (synthetic, a user's file, or the download) to ``out_npz``.
+
+    The metadata says ``canonical`` / ``comparable``: true only for the published file (its MD5),
+    whichever source brought it."""
     source = cfg["source"]
-    meta: dict = {"source": source, "synthetic": source == "synthetic"}
+    meta: dict = {"source": source, "synthetic": source == "synthetic", "canonical": False}
     if source == "synthetic":
         params = cfg.get("synthetic", {})
         log(f"drawing SYNTHETIC OCT-like images with {params}")
@@ -35,6 +39,10 @@ def prepare(cfg: dict, out_npz: str | Path, out_meta: str | Path, download_dir: 
         arrays = load_npz(path)
         meta["origin"] = str(path)
         meta["md5"] = file_digest(path, "md5")
+        meta["canonical"] = meta["md5"] == MD5
+        if not meta["canonical"]:
+            meta["label"] += f" - {NOT_CANONICAL} (MD5 {meta['md5']}, the published file's is {MD5})"
+    meta["comparable"] = meta["canonical"]
     validate(arrays, str(out_npz))
     meta["splits"] = describe(arrays)
     save_npz(arrays, out_npz)

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from ..io import write_json
+from ..labels import NOT_CANONICAL
 from .corpus.grammar import CorpusConfig
 from .corpus.writer import build as build_corpus
-from .ljspeech import (FOLDER_NAME, N_ROWS, SAMPLE_RATE, SHA256, SIZE, URL, LJSpeechError, download, extract,
-                       metadata_sha256, split_bounds, validate_folder)
+from .ljspeech import (FOLDER_NAME, N_ROWS, SAMPLE_RATE, SHA256, SIZE, URL, LJSpeechError, download,
+                       extract, is_canonical, metadata_sha256, split_bounds, validate_folder)
 from .text import MAX_CHARS
 
 
@@ -23,12 +24,14 @@ def _frame_stats(counts: np.ndarray, hop: int = 160) -> dict:
 
 
 def prepare(cfg: dict, manifest: str | os.PathLike, data_dir: str | os.PathLike,
-            download_dir: str | os.PathLike, log=print) -> dict:
+            download_dir: str | os.PathLike, log=print, keep_archive: bool = False) -> dict:
     """Make the configured LJ-Speech-format folder available, validate it, write ``manifest``.
 
     ``cfg`` is config ``data.ljspeech``. ``synthetic`` writes ``data_dir/ljspeech_synthetic``;
     ``path`` uses the user's folder as it is; ``download`` fetches the official archive into
-    ``download_dir`` and extracts it to ``data_dir/LJSpeech-1.1``.
+    ``download_dir`` and extracts it to ``data_dir/LJSpeech-1.1``, then deletes the verified
+    archive unless ``keep_archive``. The manifest says ``canonical`` / ``comparable``: true only
+    for LJSpeech-1.1 itself (13,100 rows, the official metadata.csv).
     """
     source = cfg.get("source", "synthetic")
     data_dir = Path(data_dir)
@@ -63,15 +66,22 @@ def prepare(cfg: dict, manifest: str | os.PathLike, data_dir: str | os.PathLike,
                                size=cfg.get("size", SIZE), log=log)
             extract(archive, data_dir, FOLDER_NAME, log=log)
             rows, counts = validate_folder(folder, expected_rows=expected, log=log)
+        _discard_archive(Path(download_dir) / Path(cfg.get("url", URL).split("?", 1)[0]).name, keep_archive, log)
         info["label"] = "LJ Speech 1.1 (public domain), downloaded and SHA-256-verified"
         info["archive_sha256"] = cfg.get("sha256", SHA256)
     else:
         raise LJSpeechError(f"data.ljspeech.source must be synthetic, path or download, got {source!r}")
     seconds = counts / SAMPLE_RATE
+    digest = metadata_sha256(folder)
+    canonical = source != "synthetic" and is_canonical(len(rows), digest)
+    if source != "synthetic" and not canonical:
+        info["label"] += f" - {NOT_CANONICAL}"
     info.update(
+        canonical=canonical,
+        comparable=canonical,
         folder=str(Path(folder).resolve()),
         rows=len(rows),
-        metadata_sha256=metadata_sha256(folder),
+        metadata_sha256=digest,
         sample_rate=SAMPLE_RATE,
         splits={k: list(v) for k, v in split_bounds(len(rows)).items()},
         seconds={"min": float(seconds.min()), "mean": float(seconds.mean()), "max": float(seconds.max()),
@@ -84,3 +94,13 @@ def prepare(cfg: dict, manifest: str | os.PathLike, data_dir: str | os.PathLike,
         + ", ".join(f"{k} {b - a:,}" for k, (a, b) in info["splits"].items())
         + f"; frames at hop 160: median {info['frames_hop160']['median']:.0f}, max {info['frames_hop160']['max']}")
     return info
+
+
+def _discard_archive(archive: Path, keep: bool, log) -> None:
+    """The extracted, validated folder is what the pipeline reads: the 2.7 GB archive can go."""
+    if keep or not archive.is_file():
+        return
+    size = archive.stat().st_size
+    archive.unlink()
+    log(f"deleted {archive} ({size / 1e9:.1f} GB; extracted and validated; "
+        "set data.ljspeech.keep_archive: true to keep it)")

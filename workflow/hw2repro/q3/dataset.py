@@ -1,5 +1,6 @@
-"""One split's cached features file (``results/q3/features/{split}.pt``), memory-mapped, and the
-(features, tokens) pairs a DataLoader draws from it."""
+"""One split's cached features files (``results/q3/features/{split}.pt`` with tokens and text, the
+features memory-mapped from ``{split}.features.npy`` beside it), and the (features, tokens) pairs a
+DataLoader draws from them."""
 
 from __future__ import annotations
 
@@ -58,13 +59,34 @@ class SplitData:
         }
 
 
+def features_array_path(path: str | Path) -> Path:
+    """Where q3_features writes a split's features array: ``{split}.features.npy`` beside its .pt."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.features.npy")
+
+
+def map_features(npy: Path, pt: Path) -> torch.Tensor:
+    """The features array, memory-mapped copy-on-write: its pages are the file's page cache, which
+    the kernel can drop (RssFile), not the job's own memory (RssAnon)."""
+    try:
+        return torch.from_numpy(np.load(npy, mmap_mode="c", allow_pickle=False))
+    except FileNotFoundError:
+        raise InputError(f"{npy}: missing (the features array {pt} names); re-run q3_features "
+                         "(snakemake -R q3_features)") from None
+    except ValueError as exc:
+        raise InputError(f"{npy}: not a readable .npy array ({exc}); re-run q3_features") from None
+
+
 def load_split(path: str | Path, limit: Optional[int] = None, text_len: int = 99) -> SplitData:
-    """Read ``results/q3/features/{split}.pt`` (memory-mapped when the file allows it)."""
+    """Read ``results/q3/features/{split}.pt`` (features memory-mapped, from the .npy it names or,
+    in a file with the features inside, from the .pt itself)."""
     path = Path(path)
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except RuntimeError:  # legacy (non-zip) serialisation cannot be memory-mapped
         blob = torch.load(path, map_location="cpu", weights_only=True)
+    if "features_file" in blob:
+        blob["features"] = map_features(path.parent / blob["features_file"], path)
     missing = {"features", "tokens"} - set(blob)
     if missing:
         raise InputError(f"{path}: missing key(s) {sorted(missing)} (expected the q3_features format)")
@@ -87,7 +109,8 @@ def load_split(path: str | Path, limit: Optional[int] = None, text_len: int = 99
         source=str(blob.get("source", "")),
         synthetic=bool(blob.get("synthetic", False)),
         path=str(path),
-        file_bytes=path.stat().st_size,
+        file_bytes=path.stat().st_size + ((path.parent / blob["features_file"]).stat().st_size
+                                          if "features_file" in blob else 0),
     )
     return data.head(limit)
 

@@ -23,7 +23,7 @@ def evaluate(model: SpeechToText, loader, device: torch.device, label_smoothing:
     """Teacher-forced loss (mean of batch means) and mean per-sample similarities."""
     model.eval()
     batch_losses: list[float] = []
-    sums = {k: 0.0 for k in M.SIMILARITIES}
+    values: dict[str, list[float]] = {k: [] for k in M.SIMILARITIES}
     n = 0
     predictions = []
     examples = []
@@ -36,15 +36,16 @@ def evaluate(model: SpeechToText, loader, device: torch.device, label_smoothing:
         batch_losses.append(loss.item())
         generated = greedy_decode(model, latent=latent).cpu()
         target = tokens.cpu()
-        for k, v in M.batch_similarity_sums(target, generated).items():
-            sums[k] += v
+        for k, v in M.batch_similarities(target, generated).items():
+            values[k].extend(v)
         n += target.shape[0]
         if keep_predictions:
             predictions.extend(generated.tolist())
         if len(examples) < 2:
             examples.extend(zip(target.tolist()[: 2 - len(examples)], generated.tolist()))
-    out = {"loss": float(np.mean(batch_losses)), "n": n, "examples": examples}
-    out.update({k: v / n for k, v in sums.items()})
+    # the homework's sum(v) / len(v), over batch losses and over samples (not np.mean)
+    out = {"loss": M.homework_mean(batch_losses), "n": n, "examples": examples}
+    out.update({k: M.homework_mean(v) for k, v in values.items()})
     if keep_predictions:
         out["predictions"] = predictions
     return out

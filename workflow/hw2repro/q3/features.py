@@ -19,6 +19,7 @@ gets its own reflect padding and its own maximum).
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 from typing import Sequence
@@ -27,8 +28,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..io import save_torch
+from ..io import atomic_path, save_torch
 from . import ljspeech, text
+from .dataset import features_array_path
 
 N_FFT = 400
 HOP_LENGTH = 160
@@ -161,15 +163,30 @@ def log_mel_batch(waveforms: Sequence[torch.Tensor | np.ndarray], n_frames: int,
 DTYPES = {"float32": torch.float32, "float16": torch.float16}
 
 
-def build_split(manifest: dict, split: str, n_frames: int, out_path, *,
-                sample_rate_assumed: int = SAMPLE_RATE_ASSUMED, dtype: str = "float32", log=print) -> dict:
-    """Compute one split's features and tokens and save them to ``out_path`` (torch.save, atomic).
+CHUNK_CLIPS = 64  # clips computed between two writes: 56 MB of float32 at 2,754 frames
 
-    ``manifest`` is the data rule's ``ljspeech.json``. The file holds a dict: ``features``
-    (N, 80, n_frames) in ``dtype`` (float32 by default; float16 halves disk and memory and must be
-    cast back with ``.float()`` on load), ``tokens`` int64 (N, 99), ``ids``, ``texts``
-    (normalized), ``n_frames``, ``source``, ``synthetic``, and ``lengths`` int64 (N,): each
-    clip's frame count before padding or cropping.
+
+def _release_written(fh) -> None:
+    """Write the chunk out and drop it from the page cache: on a cluster, a job's dirty page cache
+    counts against its memory limit although the job itself never holds the split."""
+    fh.flush()
+    if hasattr(os, "posix_fadvise"):
+        os.fdatasync(fh.fileno())
+        os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def build_split(manifest: dict, split: str, n_frames: int, out_path, *,
+                sample_rate_assumed: int = SAMPLE_RATE_ASSUMED, dtype: str = "float32", log=print,
+                features_out=None) -> dict:
+    """Compute one split's features and tokens, streamed to disk chunk by chunk (atomic files).
+
+    ``manifest`` is the data rule's ``ljspeech.json``. The features (N, 80, n_frames) in ``dtype``
+    (float32 by default; float16 halves disk and memory and must be cast back with ``.float()``)
+    go to ``features_out`` (default ``{split}.features.npy`` beside ``out_path``), a plain .npy
+    written ``CHUNK_CLIPS`` clips at a time, so memory stays flat in the number of clips; training
+    memory-maps it. ``out_path`` (torch.save) holds a dict: ``features_file`` (that file's name),
+    ``tokens`` int64 (N, 99), ``ids``, ``texts`` (normalized), ``n_frames``, ``source``,
+    ``synthetic``, and ``lengths`` int64 (N,): each clip's frame count before padding or cropping.
     """
     if split not in manifest["splits"]:
         raise ljspeech.LJSpeechError(f"split must be one of {list(manifest['splits'])}, got {split!r}")
@@ -184,19 +201,28 @@ def build_split(manifest: dict, split: str, n_frames: int, out_path, *,
     start, end = manifest["splits"][split]
     rows = rows[start:end]
     n = len(rows)
+    features_out = Path(features_out) if features_out is not None else features_array_path(out_path)
     log(f"{split}: {n:,} clips (rows {start:,}..{end - 1:,}) of {folder}, {n_frames} frames, {dtype}, "
-        f"mel filterbank for an assumed {sample_rate_assumed} Hz")
-    feats = torch.empty((n, N_MELS, n_frames), dtype=DTYPES[dtype])
+        f"mel filterbank for an assumed {sample_rate_assumed} Hz -> {features_out}")
+    chunk = torch.empty((max(1, min(CHUNK_CLIPS, n)), N_MELS, n_frames), dtype=DTYPES[dtype])
     lengths = torch.empty(n, dtype=torch.int64)
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+              "shape": (n, N_MELS, n_frames)}
     t0 = last = time.monotonic()
-    for i, row in enumerate(rows):
-        w = torch.from_numpy(ljspeech.read_wav(ljspeech.wav_path(folder, row.id), manifest.get("sample_rate", 22050)))
-        lengths[i] = n_frames_of(w.shape[0])
-        feats[i] = log_mel(w, n_frames, sample_rate_assumed)
-        if time.monotonic() - last > 10:
-            rate = (i + 1) / (time.monotonic() - t0)
-            log(f"{split}: {i + 1:,} / {n:,} clips ({rate:.0f} clips/s, about {(n - i - 1) / rate:.0f} s left)")
-            last = time.monotonic()
+    with atomic_path(features_out) as tmp, open(tmp, "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, header)
+        for i, row in enumerate(rows):
+            w = torch.from_numpy(ljspeech.read_wav(ljspeech.wav_path(folder, row.id),
+                                                   manifest.get("sample_rate", 22050)))
+            lengths[i] = n_frames_of(w.shape[0])
+            chunk[i % len(chunk)] = log_mel(w, n_frames, sample_rate_assumed)
+            if i % len(chunk) == len(chunk) - 1 or i == n - 1:
+                fh.write(chunk[: i % len(chunk) + 1].numpy().data)
+                _release_written(fh)
+            if time.monotonic() - last > 10:
+                rate = (i + 1) / (time.monotonic() - t0)
+                log(f"{split}: {i + 1:,} / {n:,} clips ({rate:.0f} clips/s, about {(n - i - 1) / rate:.0f} s left)")
+                last = time.monotonic()
     elapsed = time.monotonic() - t0
     cropped = int((lengths > n_frames).sum())
     log(f"{split}: {n:,} clips in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.0f} clips/s); frames before pad/crop "
@@ -205,7 +231,7 @@ def build_split(manifest: dict, split: str, n_frames: int, out_path, *,
         log(f"WARNING: {split}: {cropped:,} of {n:,} clips are longer than {n_frames} frames and lose their end "
             "(raise q3.features.n_frames or shorten the synthetic sentences)")
     result = {
-        "features": feats,
+        "features_file": os.path.relpath(features_out, Path(out_path).parent),
         "tokens": text.encode_batch(r.normalized for r in rows),
         "ids": [r.id for r in rows],
         "texts": [r.normalized for r in rows],

@@ -33,6 +33,8 @@ FOLDER_NAME = "LJSpeech-1.1"
 URL = "https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2"
 SHA256 = "be1a30453f28eb8dd26af4101ae40cbf2c50413b1bb21936cbcdc6fae3de8aa5"
 SIZE = 2_748_572_632
+# LJSpeech-1.1/metadata.csv: with all 13,100 rows, it identifies the canonical transcripts
+METADATA_SHA256 = "852bce5c79e5184ba5bf2ea98aad4bcf49a5d787def5fd1f04fa2ab8aa6dc535"
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -111,6 +113,11 @@ def metadata_sha256(folder: str | os.PathLike) -> str:
     return hashlib.sha256((Path(folder) / "metadata.csv").read_bytes()).hexdigest()
 
 
+def is_canonical(n_rows: int, metadata_digest: str) -> bool:
+    """LJSpeech-1.1 itself: all 13,100 rows and the official metadata.csv (published SHA-256)."""
+    return n_rows == N_ROWS and metadata_digest == METADATA_SHA256
+
+
 # ---------------------------------------------------------------------------- wavs
 
 
@@ -166,7 +173,8 @@ def validate_folder(folder: str | os.PathLike, *, expected_rows: int | None = No
     rows = read_metadata(folder, max_chars=max_chars, ascii_only=ascii_only)
     if expected_rows is not None and len(rows) != expected_rows:
         raise LJSpeechError(f"{Path(folder) / 'metadata.csv'}: expected {expected_rows:,} rows "
-                            f"(LJSpeech-1.1 has {N_ROWS:,}), found {len(rows):,}")
+                            f"(LJSpeech-1.1 has {N_ROWS:,}), found {len(rows):,}; to run on a subset, "
+                            "set data.ljspeech.expected_rows: null (its numbers are not comparable)")
     return rows, check_wavs(folder, rows, sample_rate, log)
 
 

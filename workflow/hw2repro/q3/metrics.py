@@ -3,6 +3,11 @@
 The target is cut after its first `>` (inclusive); the prediction is cut after its first `>`, and
 when it has none its *last* position is overwritten with `>`. Each similarity is computed per
 sample, then averaged over samples.
+
+Bit for bit as the homework: its similarities come from ``textdistance``'s
+``normalized_similarity``, which returns ``1 - (1 - s)`` (not ``s``; differs in the last bit on
+about 1 pair in 4), and its means are ``sum(v) / len(v)``: a left-to-right float sum (Python
+3.10's ``sum``; ``np.mean``'s pairwise sum and Python 3.12's compensated ``sum`` differ).
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ def _multiset_sizes(a: Sequence[int], b: Sequence[int]) -> tuple[int, int]:
     return sum((ca & cb).values()), sum((ca | cb).values())
 
 
+def _normalized(similarity: float) -> float:
+    """textdistance's normalized_similarity of a similarity with maximum 1: 1 - (1 - s)."""
+    return 1 - (1 - similarity)
+
+
 def jaccard_similarity(a: Sequence[int], b: Sequence[int]) -> float:
     """Multiset Jaccard |A ∩ B| / |A ∪ B| with counts (``textdistance.jaccard``)."""
     a, b = list(a), list(b)
@@ -46,18 +56,18 @@ def jaccard_similarity(a: Sequence[int], b: Sequence[int]) -> float:
     if not a or not b:
         return 0.0
     inter, union = _multiset_sizes(a, b)
-    return inter / union
+    return _normalized(inter / union)
 
 
 def cosine_similarity(a: Sequence[int], b: Sequence[int]) -> float:
-    """Multiset cosine |A ∩ B| / sqrt(|A|·|B|) (``textdistance.cosine``)."""
+    """Multiset cosine |A ∩ B| / sqrt(|A|·|B|) (``textdistance.cosine``: pow(|A|·|B|, 1/2))."""
     a, b = list(a), list(b)
     if a == b:
         return 1.0
     if not a or not b:
         return 0.0
     inter, _ = _multiset_sizes(a, b)
-    return inter / (len(a) * len(b)) ** 0.5
+    return _normalized(inter / pow(len(a) * len(b), 1.0 / 2))
 
 
 def damerau_levenshtein_similarity(a: Sequence[int], b: Sequence[int]) -> float:
@@ -81,18 +91,25 @@ def sequence_similarities(target: Sequence[int], prediction: Sequence[int]) -> d
     return {name: fn(t, p) for name, fn in SIMILARITY_FUNCTIONS.items()}
 
 
-def batch_similarity_sums(targets, predictions) -> dict[str, float]:
-    """Per-sample similarities summed over a batch (rows of token ids; tensors or arrays)."""
+def homework_mean(values: Sequence[float]) -> float:
+    """``sum(values) / len(values)`` summed left to right, as on the homework's Python."""
+    total = 0.0
+    for v in values:
+        total += v
+    return total / len(values)
+
+
+def batch_similarities(targets, predictions) -> dict[str, list[float]]:
+    """Per-sample similarities of a batch, in order (rows of token ids; tensors or arrays)."""
     targets = targets.tolist() if hasattr(targets, "tolist") else targets
     predictions = predictions.tolist() if hasattr(predictions, "tolist") else predictions
-    sums = {name: 0.0 for name in SIMILARITIES}
+    values: dict[str, list[float]] = {name: [] for name in SIMILARITIES}
     for t, p in zip(targets, predictions, strict=True):
         for name, value in sequence_similarities(t, p).items():
-            sums[name] += value
-    return sums
+            values[name].append(value)
+    return values
 
 
 def mean_similarities(targets, predictions) -> dict[str, float]:
     """Per-sample similarities averaged over samples."""
-    n = len(targets)
-    return {k: v / n for k, v in batch_similarity_sums(targets, predictions).items()}
+    return {k: homework_mean(v) for k, v in batch_similarities(targets, predictions).items()}

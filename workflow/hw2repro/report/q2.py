@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..labels import NOT_CANONICAL
 from ..q2.summary import Q2_METRICS
 from ..stats import fmt_mean_ci
 from .blocks import (CAPTIONS, POOLING, QUESTION_TITLES, Table, figure, heading, kv_rows, load_caption, lr_text, num,
@@ -86,7 +87,8 @@ def q2_section(data: dict, figures: list[str], caption_files: dict, settings: di
     seeds = sorted(runs["seed"].unique())
     setup = [
         ("data", meta.get("label", meta.get("source", "–"))),
-        ("synthetic", "YES — not comparable to published numbers" if synthetic else "no (real OCTMNIST)"),
+        ("synthetic", "YES — not comparable to published numbers" if synthetic else
+         "no (real OCTMNIST)" if comparable else f"no — {NOT_CANONICAL}"),
         ("images train / validation / test (file)",
          " / ".join(f"{splits.get(s, {}).get('n', 0):,}" for s in ("train", "val", "test"))),
         ("test images used (homework's subset)", ", ".join(f"{int(x):,}" for x in sorted(runs["n_test"].unique()))),
@@ -189,4 +191,5 @@ def q2_section(data: dict, figures: list[str], caption_files: dict, settings: di
     if len(best_max):
         headline += f"; test accuracy at the chosen lr with max-pooling {num(best_max['test_acc_mean'].iloc[0])}"
     return {"key": "q2", "title": QUESTION_TITLES["q2"], "ran": True, "synthetic": synthetic, "blocks": blocks,
-            "setup": setup, "headline": headline, "data_label": meta.get("label", "")}
+            "setup": setup, "headline": headline, "data_label": meta.get("label", ""),
+            "comparable": comparable}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..labels import NOT_CANONICAL
 from ..q3.summary import Q3_LABELS, Q3_SCORES
 from ..stats import describe, fmt_mean_ci
 from .blocks import DECODER, QUESTION_TITLES, Table, figure, heading, kv_rows, num, table_block, text
@@ -22,7 +23,8 @@ def q3_section(data: dict, figures: list[str], caption_files: dict, settings: di
     seconds = meta.get("seconds", {})
     setup = [
         ("data", meta.get("label", meta.get("source", "–"))),
-        ("synthetic", "YES — not comparable to published numbers" if synthetic else "no (real LJ Speech)"),
+        ("synthetic", "YES — not comparable to published numbers" if synthetic else
+         "no (real LJ Speech)" if comparable else f"no — {NOT_CANONICAL}"),
         ("clips (train / validation / test)",
          f"{meta.get('rows', 0):,} ("
          + " / ".join(f"{b - a:,}" for a, b in (splits.get(s, (0, 0)) for s in ("train", "val", "test"))) + ")"),
@@ -74,7 +76,8 @@ def q3_section(data: dict, figures: list[str], caption_files: dict, settings: di
     headline = f"{len(summary)} runs; test Damerau–Levenshtein " + ", ".join(
         f"{DECODER.get(r.decoder, r.decoder)} {num(r.mean)}" for r in test_means.itertuples())
     return {"key": "q3", "title": QUESTION_TITLES["q3"], "ran": True, "synthetic": synthetic, "blocks": blocks,
-            "setup": setup, "headline": headline, "data_label": meta.get("label", "")}
+            "setup": setup, "headline": headline, "data_label": meta.get("label", ""),
+            "comparable": comparable}
 
 
 def audio_gain_text(summary: pd.DataFrame) -> str:

@@ -64,7 +64,7 @@ def collect_q2(inp: dict, refs: dict) -> dict:
     best = pd.read_csv(tables["best_lr"])
     meta = next((read_json(p) for p in inp["data_meta"] if Path(p).name == "octmnist.json"), {})
     synthetic = bool(meta.get("synthetic", runs["synthetic"].all() if "synthetic" in runs else True))
-    comparable = not synthetic
+    comparable = bool(meta.get("comparable", False))  # the data rule's flag: the canonical data only
     published = pd.DataFrame(refs.get("q2", [])).astype({"lr": float})
     epochs = pd.read_csv(tables["epochs"]) if "epochs" in tables else pd.DataFrame(columns=["pooling", "lr", "seed"])
     val_counts = meta.get("splits", {}).get("val", {}).get("class_counts")
@@ -87,7 +87,7 @@ def collect_q3(inp: dict, refs: dict, settings: dict) -> dict:
     epochs = pd.read_csv(tables["epochs"])
     meta = next((read_json(p) for p in inp["data_meta"] if Path(p).name == "ljspeech.json"), {})
     synthetic = bool(meta.get("synthetic", summary["synthetic"].all() if "synthetic" in summary else True))
-    comparable = not synthetic
+    comparable = bool(meta.get("comparable", False))  # the data rule's flag: the canonical data only
     return {"summary": summary, "epochs": epochs, "meta": meta, "synthetic": synthetic, "comparable": comparable,
             "q3_stats": q3s.q3_stats(summary), "q3_comparison": q3s.q3_comparison(summary, epochs, refs, comparable),
             "q3_samples": q3s.transcription_samples(
@@ -176,10 +176,13 @@ def build(inp: dict, out: dict, settings: dict, log=print) -> dict:
                 block["items"] = [embed(f, md_dir) for f in block["items"]]
 
     synthetic = [s for s in sections if s["synthetic"]]
+    # real data that is not the canonical set is not comparable either
+    not_canonical = [s for s in sections if s["synthetic"] is False and s.get("comparable") is False]
     banner = ""
-    if synthetic:
-        banner = ("SYNTHETIC DATA: " + "; ".join(f"{s['key'].upper()} ran on {s.get('data_label') or 'synthetic data'}"
-                                                 for s in synthetic)
+    if synthetic or not_canonical:
+        banner = (("SYNTHETIC DATA: " if synthetic else "NOT THE CANONICAL DATA: ")
+                  + "; ".join(f"{s['key'].upper()} ran on {s.get('data_label') or 'synthetic data'}"
+                              for s in synthetic + not_canonical)
                   + ". Every number from these questions is NOT comparable to the published results; "
                     "they are listed beside them for orientation only.")
     n_figures = sum(len(b["items"]) for s in sections for b in s["blocks"] if b["type"] == "figures")
