@@ -190,19 +190,20 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
         if rng:
             start = int(rng.split("=")[1].split("-")[0])
             if start >= len(data):
+                type(self).requests.append((rng, 0))
                 self.send_response(416)
                 self.end_headers()
-                type(self).requests.append((rng, 0))
                 return
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         else:
             self.send_response(200)
         body = data[start:]
+        # Recorded before the body goes out: the client cannot finish (and the test look) first.
+        type(self).requests.append((rng, len(body)))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        type(self).requests.append((rng, len(body)))
 
     def log_message(self, *args):
         pass

@@ -196,16 +196,6 @@ def download(url: str, downloads: str | os.PathLike, *, sha256: str = SHA256, si
     """Fetch the archive into ``downloads`` (resumable, size- and SHA-256-verified); return its path."""
     downloads = Path(downloads)
     dest = downloads / Path(url.split("?", 1)[0]).name
-    part = dest.with_name(dest.name + ".part")
-    # A complete .part (killed between the last byte and the rename) would make the server
-    # answer 416 to a Range request for nothing: verify it here instead.
-    if not dest.exists() and part.exists() and size is not None and part.stat().st_size == size:
-        try:
-            dl.verify(part, size, {"sha256": sha256})
-        except dl.DownloadError:
-            part.unlink()
-        else:
-            os.replace(part, dest)
     return dl.fetch(url, dest, size=size, sha256=sha256, manual_hint=manual_hint(url, sha256),
                     log=log, timeout=timeout)
 
