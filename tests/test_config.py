@@ -8,6 +8,9 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from hw2repro import config_checks
+from hw2repro.q3 import ljspeech
+
 from conftest import REPO, copy_workflow, load_default_config, snakemake, write_config
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
@@ -58,6 +61,12 @@ def test_bad_config_is_rejected_naming_the_key(override, fragment):
     ({"q2": {"lrz": [0.1]}}, "invalid config: q2: Additional properties are not allowed ('lrz' was unexpected)"),
     ({"q2": {"poolings": []}}, "invalid config: q2.poolings: [] should be non-empty"),
     ({"q3": {"decoders": ["gru"]}}, "invalid config: q3.decoders[0]: 'gru' is not one of ['lstm', 'transformer']"),
+    # across keys (hw2repro.config_checks): before any job, not after the corpus and features
+    ({"q3": {"n_heads": 3}}, "invalid config: q3.hidden_dim (200) must be divisible by q3.n_heads (3): "
+                             "attention splits the width into equal heads"),
+    ({"q1": {"scaling": {"fit_min_length": 100000}}},
+     "invalid config: q1.scaling.fit_min_length (100000) leaves 0 of q1.scaling.lengths "
+     "[64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384] to fit a slope on (needs 2): lower it or add longer lengths"),
 ])
 def test_snakemake_refuses_bad_config_in_one_line_before_any_job(tmp_path, bad, line):
     copy_workflow(tmp_path)
@@ -81,3 +90,34 @@ def test_conda_env_pins_match_requirements():
         assert reqs.get(name) == version, f"envs/hw2.yaml pins {pin}, requirements.txt {reqs.get(name)}"
     runtime = {"torch", "numpy", "pandas", "matplotlib", "seaborn", "rapidfuzz", "pyyaml"}
     assert runtime <= {p.split("==")[0] for p in pip}
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "tiny.yaml"])
+def test_shipped_configs_pass_the_cross_key_checks(name):
+    config = merged(load_default_config(), yaml.safe_load((REPO / "config" / name).read_text()))
+    assert config_checks.problems(config) == []
+
+
+@pytest.mark.parametrize("override, keys", [
+    ({"q3": {"hidden_dim": 200, "n_heads": 7}}, ["q3.hidden_dim", "q3.n_heads"]),
+    ({"q1": {"scaling": {"lengths": [64, 128], "fit_min_length": 128}}}, ["q1.scaling.fit_min_length"]),
+    ({"q1": {"scaling": {"min_repeats": 5, "max_repeats": 2}}}, ["q1.scaling.min_repeats", "max_repeats"]),
+    ({"q1": {"approx": {"scale_min": 5.0, "scale_max": 1.0}}}, ["q1.approx.scale_min", "q1.approx.scale_max"]),
+    ({"data": {"ljspeech": {"synthetic": {"min_chars": 60, "max_chars": 40}}}}, ["min_chars", "max_chars"]),
+    ({"data": {"ljspeech": {"synthetic": {"rate": [300, 100]}}}}, ["data.ljspeech.synthetic.rate"]),
+    ({"data": {"ljspeech": {"synthetic": {"n_clips": 3}}}}, ["data.ljspeech.synthetic.n_clips", "val"]),
+    ({"data": {"ljspeech": {"source": "path", "path": "/x", "expected_rows": 3}}},
+     ["data.ljspeech.expected_rows", "val"]),
+])
+def test_cross_key_contradictions_are_named(override, keys):
+    found = config_checks.problems(merged(load_default_config(), override))
+    assert len(found) == 1 and "\n" not in found[0], found
+    for key in keys:
+        assert key in found[0], (key, found)
+    with pytest.raises(config_checks.ConfigError):
+        config_checks.check(merged(load_default_config(), override))
+
+
+def test_cross_key_split_sizes_match_the_data_rule():
+    for n in (20, 40, 60, 1400, 13100):
+        assert config_checks.q3_split_sizes(n) == {k: b - a for k, (a, b) in ljspeech.split_bounds(n).items()}

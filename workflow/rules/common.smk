@@ -19,7 +19,7 @@ REPO_DIR = WORKFLOW_DIR.parent
 sys.path.insert(0, str(WORKFLOW_DIR))
 os.environ["PYTHONPATH"] = os.pathsep.join([str(WORKFLOW_DIR), *filter(None, [os.environ.get("PYTHONPATH")])])
 
-from hw2repro import code_identity, labels  # noqa: E402 (needs the path above)
+from hw2repro import code_identity, config_checks, labels  # noqa: E402 (needs the path above)
 
 
 def workflow_file(*parts):
@@ -54,6 +54,11 @@ except WorkflowError as exc:  # Snakemake's own message dumps the whole schema: 
     if not hasattr(detail, "absolute_path"):
         raise
     raise WorkflowError(config_error_line(detail)) from None
+# What the schema cannot say (keys that must agree with each other), before any job runs either.
+try:
+    config_checks.check(config)
+except config_checks.ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
 
 RESULTS = "results"
 REFERENCES = workflow_file("config", "references.yaml")
