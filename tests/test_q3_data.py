@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 
 from hw2repro import download as dl
 from hw2repro.q3 import data as lj_data
+from hw2repro.q3 import features
 from hw2repro.q3 import ljspeech as lj
 from hw2repro.q3.corpus import espeak, grammar
 from hw2repro.q3.corpus import writer as sc
@@ -402,3 +404,34 @@ def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
                tmp_path / "dl", log=lambda m: None)
     assert (folder / "wavs" / "SY001-0001.wav").read_bytes() == first  # rebuilt identically
     assert read_json(tmp_path / "m.json")["metadata_sha256"] == info["metadata_sha256"]
+
+
+# ---------------------------------------------------------------------------- damaged audio
+
+
+@pytest.mark.parametrize("cut", [1000, 1001])  # an even and an odd byte count off the end
+def test_truncated_wav_is_rejected_naming_it(tmp_path, cut):
+    folder = make_folder(tmp_path / "lj")
+    wav = folder / "wavs" / "LJ001-0007.wav"
+    wav.write_bytes(wav.read_bytes()[:-cut])  # the header still declares 4,000 samples
+    with pytest.raises(lj.LJSpeechError) as e:
+        lj.validate_folder(folder, expected_rows=40)
+    one_line_error(e, str(wav), "truncated", "declares 4,000 samples", f"holds {4000 - (cut + 1) // 2:,}")
+    with pytest.raises(lj.LJSpeechError) as e:
+        lj.read_wav(wav)
+    one_line_error(e, str(wav), "truncated")
+
+
+def test_too_short_wav_is_rejected_by_the_data_rule(tmp_path):
+    folder = make_folder(tmp_path / "lj")
+    write_wav(folder / "wavs" / "LJ001-0003.wav", np.zeros(100))
+    with pytest.raises(lj.LJSpeechError) as e:
+        lj_data.prepare({"source": "path", "path": str(folder), "expected_rows": 40}, tmp_path / "m.json",
+                        tmp_path / "d", tmp_path / "x", log=lambda m: None)
+    one_line_error(e, "LJ001-0003.wav", "100 samples", f"at least {lj.MIN_SAMPLES}", "metadata.csv")
+
+
+def test_min_samples_is_what_the_features_need():
+    features.log_mel(torch.zeros(lj.MIN_SAMPLES), 40)  # the shortest accepted clip works
+    with pytest.raises(ValueError, match="too short"):
+        features.log_mel(torch.zeros(lj.MIN_SAMPLES - 1), 40)
