@@ -233,6 +233,8 @@ def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike, folder_name
     archive, dest_dir = Path(archive), Path(dest_dir)
     target = dest_dir / folder_name
     dest_dir.mkdir(parents=True, exist_ok=True)
+    for stale in dest_dir.glob(f".{folder_name}.*.extracting"):  # from a killed extraction
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", suffix=".extracting", dir=dest_dir))
     try:
         log(f"extracting {archive} into {target}")
