@@ -1,6 +1,9 @@
 """Config validation: the shipped configs pass; bad keys and values fail, naming the key."""
 
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,7 +11,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from hw2repro import config_checks
+from hw2repro import config_checks, config_files
 from hw2repro.q3 import ljspeech
 
 from conftest import REPO, copy_workflow, load_default_config, snakemake, write_config
@@ -121,3 +124,41 @@ def test_cross_key_contradictions_are_named(override, keys):
 def test_cross_key_split_sizes_match_the_data_rule():
     for n in (20, 40, 60, 1400, 13100):
         assert config_checks.q3_split_sizes(n) == {k: b - a for k, (a, b) in ljspeech.split_bounds(n).items()}
+
+
+# ---- config files that do not parse: Snakemake says "not valid JSON or YAML", we say where
+
+
+@pytest.mark.parametrize("text, line", [
+    ("q2:\n  lrs: [0.1, 0.01\n  epochs: 3\n", "line 3, column 9: not valid YAML: expected ',' or ']', but got ':' "
+                                              "(while parsing a flow sequence opened on line 2)"),
+    ("q2:\n\tepochs: 3\n", "line 2, column 1: not valid YAML: found character '\\t' that cannot start any token "
+                           "(YAML indents with spaces, not tabs)"),
+    ("", ": empty; a config file holds keys at the top level, e.g. 'q2: {epochs: 3}'"),
+    ("- q2\n", ": the top level is a list, not keys"),
+])
+def test_unparsable_config_file_is_named_with_its_line(tmp_path, text, line):
+    (tmp_path / "my.yaml").write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "hw2repro.config_files", str(tmp_path / "my.yaml")],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "workflow")})
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [proc.stderr.strip()] and proc.stderr.startswith(f"{tmp_path / 'my.yaml'}")
+    assert line in proc.stderr, proc.stderr
+
+
+def test_shipped_config_files_parse_and_make_run_checks_the_file_first():
+    assert [config_files.problem(p) for p in sorted((REPO / "config").glob("*.yaml"))] == [None] * len(
+        list((REPO / "config").glob("*.yaml")))
+    dry = subprocess.run(["make", "-n", "run", "CONFIG=my.yaml"], cwd=REPO, capture_output=True, text=True).stdout
+    lines = dry.splitlines()
+    check = next(i for i, l in enumerate(lines) if "-m hw2repro.config_files my.yaml" in l)
+    run = next(i for i, l in enumerate(lines) if "snakemake --cores" in l and "--configfile my.yaml" in l)
+    assert check < run
+
+
+def test_nested_config_on_the_command_line_arrives_as_strings(tmp_path):
+    """Why the README says --configfile for nested keys: --config 'q3={epochs: 3}' gives the string '3'."""
+    copy_workflow(tmp_path)
+    proc = snakemake(tmp_path, "-n", "--config", "q3={epochs: 3}", check=False)
+    assert proc.returncode != 0
+    assert "invalid config: q3.epochs: '3' is not of type 'integer'" in (proc.stderr + proc.stdout).splitlines()
