@@ -435,3 +435,16 @@ def test_min_samples_is_what_the_features_need():
     features.log_mel(torch.zeros(lj.MIN_SAMPLES), 40)  # the shortest accepted clip works
     with pytest.raises(ValueError, match="too short"):
         features.log_mel(torch.zeros(lj.MIN_SAMPLES - 1), 40)
+
+
+def test_real_data_keeps_long_and_non_ascii_transcripts_and_says_what_happens(tmp_path):
+    rows = [(f"LJ001-{i:04d}", f"Text {i}.", f"Text number {'abcdefghij'[i % 10]}.") for i in range(1, 41)]
+    rows[3] = ("LJ001-0004", "x", "a" * 120)
+    rows[5] = ("LJ001-0006", "x", 'He said "no" to Müller;')
+    folder = make_folder(tmp_path / "lj", rows)
+    lines = []
+    info = lj_data.prepare({"source": "path", "path": str(folder), "expected_rows": 40}, tmp_path / "m.json",
+                           tmp_path / "d", tmp_path / "x", log=lines.append)
+    assert info["rows"] == 40 and info["max_text_chars"] == 120
+    assert ("1 transcript(s) longer than 97 characters are cut to 97, and 1 hold characters outside the "
+            "tokenizer's 35 symbols, which become '#' (as in the homework)") in lines
