@@ -60,7 +60,7 @@ def test_overwritten_features_bytes_are_found_on_load(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(InputError) as err:
         dataset.load_split(path)
-    one_line(err, str(path), "non-finite feature value", "--forcerun q3_features")
+    one_line(err, str(path), "holds non-finite feature values", "--forcerun q3_features")
 
 
 def test_out_of_vocabulary_tokens_are_found_on_load(tmp_path):

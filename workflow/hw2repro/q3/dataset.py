@@ -73,7 +73,7 @@ def _read_blob(path: Path):
     except FileNotFoundError:
         raise
     except Exception as exc:  # a torn or overwritten zip: torch names neither the file nor the fix
-        detail = " ".join(str(exc).split())[:160]
+        detail = " ".join(str(exc).split()).split(". ")[0][:160]  # torch's first sentence says it
         raise InputError(f"{path}: not a readable features file ({type(exc).__name__}: {detail}); "
                          f"{REBUILD}") from None
 
@@ -85,8 +85,7 @@ def check_values(path: Path, features: torch.Tensor, tokens: torch.Tensor) -> No
         bad = ~torch.isfinite(chunk)
         if bad.any():
             clip = start + int(bad.flatten(1).any(1).nonzero()[0])
-            raise InputError(f"{path}: clip {clip} has {int(bad.sum())} non-finite feature value(s) in this "
-                             f"block (a damaged file); {REBUILD}")
+            raise InputError(f"{path}: clip {clip} holds non-finite feature values (a damaged file); {REBUILD}")
     if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= VOCAB_SIZE):
         raise InputError(f"{path}: token ids outside 0..{VOCAB_SIZE - 1} (a damaged file); {REBUILD}")
 
