@@ -8,11 +8,17 @@ CORES  ?= $(shell nproc 2>/dev/null || echo 2)  # this machine's cores; make run
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --no-input -q
 
-.PHONY: install run test test-slurm bench bench-quick lint format docs dry-run report clean help
+# CONFIG=my.yaml: your keys, merged over config/config.yaml (checked first: file, line and column)
+CONFIG ?=
+CONFIG_ARGS := $(if $(CONFIG),--configfile $(CONFIG))
+
+.PHONY: install run test test-slurm bench bench-quick lint format docs dry-run report clean help check-config
 
 help:
 	@echo "make install   create .venv and install the pinned dependencies"
 	@echo "make run       install, then run the default pipeline (snakemake --cores $(CORES))"
+	@echo "make run CONFIG=my.yaml  the same with your settings (the file is checked first)"
+	@echo "make check-config CONFIG=my.yaml  say where a config file fails to parse (file, line, column)"
 	@echo "make test      install, then run the test suite (unit + real Snakemake runs)"
 	@echo "make test-slurm  the tiny pipeline on a real one-node SLURM started here (root, apt-get)"
 	@echo "make bench     benchmarks -> bench/results/summary.md (the pipeline section: ~30 min)"
@@ -33,12 +39,16 @@ $(STAMP): requirements.txt
 	$(BIN)/python -c "import torch, snakemake, pandas, seaborn, rapidfuzz" 
 	touch $@
 
-run: install
-	$(BIN)/snakemake --cores $(CORES)
+run: install check-config
+	$(BIN)/snakemake --cores $(CORES) $(CONFIG_ARGS)
 	@echo "The compiled report: $(CURDIR)/results/report/index.html (Markdown: results/report/report.md)"
 
-dry-run: install
-	$(BIN)/snakemake -n --cores $(CORES)
+dry-run: install check-config
+	$(BIN)/snakemake -n --cores $(CORES) $(CONFIG_ARGS)
+
+# Snakemake's own message for a config file that does not parse names neither file nor line.
+check-config: install
+	$(if $(CONFIG),PYTHONPATH=workflow $(BIN)/python -m hw2repro.config_files $(CONFIG))
 
 test: install
 	$(BIN)/python -m pytest -q tests

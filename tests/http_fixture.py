@@ -8,8 +8,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextlib.contextmanager
-def serve_bytes(files: dict[str, bytes], honour_range: bool = True):
-    """Serve ``files`` (path -> content); yields (base_url, list of received Range headers)."""
+def serve_bytes(files: dict[str, bytes], honour_range: bool = True, cut_after: int | None = None):
+    """Serve ``files`` (path -> content); yields (base_url, list of received Range headers).
+
+    ``cut_after``: every response states its full length but sends at most this many bytes and
+    then closes the connection cleanly (a proxy or server that gives up halfway). A Range that
+    starts at or past the end gets 416, as real servers answer. Each request is recorded before
+    its response is sent, so the client can never look before the record is there.
+    """
     ranges: list[str | None] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -23,13 +29,20 @@ def serve_bytes(files: dict[str, bytes], honour_range: bool = True):
             start = 0
             if honour_range and header and header.startswith("bytes="):
                 start = int(header[6:].split("-")[0])
+                if start >= len(body):
+                    self.send_error(416)
+                    return
                 self.send_response(206)
                 self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
             else:
                 self.send_response(200)
             self.send_header("Content-Length", str(len(body) - start))
+            if cut_after is not None:
+                self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(body[start:])
+            self.wfile.write(body[start:] if cut_after is None else body[start:start + cut_after])
+            if cut_after is not None:
+                self.close_connection = True
 
         def log_message(self, *args):  # keep test output quiet
             pass

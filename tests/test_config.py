@@ -2,12 +2,18 @@
 
 import copy
 import re
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+from hw2repro import config_checks, config_files
+from hw2repro.q3 import ljspeech
 
 from conftest import REPO, copy_workflow, load_default_config, snakemake, write_config
 
@@ -59,6 +65,12 @@ def test_bad_config_is_rejected_naming_the_key(override, fragment):
     ({"q2": {"lrz": [0.1]}}, "invalid config: q2: Additional properties are not allowed ('lrz' was unexpected)"),
     ({"q2": {"poolings": []}}, "invalid config: q2.poolings: [] should be non-empty"),
     ({"q3": {"decoders": ["gru"]}}, "invalid config: q3.decoders[0]: 'gru' is not one of ['lstm', 'transformer']"),
+    # across keys (hw2repro.config_checks): before any job, not after the corpus and features
+    ({"q3": {"n_heads": 3}}, "invalid config: q3.hidden_dim (200) must be divisible by q3.n_heads (3): "
+                             "attention splits the width into equal heads"),
+    ({"q1": {"scaling": {"fit_min_length": 100000}}},
+     "invalid config: q1.scaling.fit_min_length (100000) leaves 0 of q1.scaling.lengths "
+     "[64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384] to fit a slope on (needs 2): lower it or add longer lengths"),
 ])
 def test_snakemake_refuses_bad_config_in_one_line_before_any_job(tmp_path, bad, line):
     copy_workflow(tmp_path)
@@ -127,3 +139,72 @@ def test_learning_rates_get_exact_job_names(tmp_path):
     names = sorted(set(re.findall(r"wildcards: pooling=max, lr=([^,]+), seed=42", out)))
     assert names == ["0.0123456789", "0.1", "0.1000001"]
     assert all(float(n) in (0.1, 0.1000001, 0.0123456789) for n in names)  # each name reads back exactly
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "tiny.yaml"])
+def test_shipped_configs_pass_the_cross_key_checks(name):
+    config = merged(load_default_config(), yaml.safe_load((REPO / "config" / name).read_text()))
+    assert config_checks.problems(config) == []
+
+
+@pytest.mark.parametrize("override, keys", [
+    ({"q3": {"hidden_dim": 200, "n_heads": 7}}, ["q3.hidden_dim", "q3.n_heads"]),
+    ({"q1": {"scaling": {"lengths": [64, 128], "fit_min_length": 128}}}, ["q1.scaling.fit_min_length"]),
+    ({"q1": {"scaling": {"min_repeats": 5, "max_repeats": 2}}}, ["q1.scaling.min_repeats", "max_repeats"]),
+    ({"q1": {"approx": {"scale_min": 5.0, "scale_max": 1.0}}}, ["q1.approx.scale_min", "q1.approx.scale_max"]),
+    ({"data": {"ljspeech": {"synthetic": {"min_chars": 60, "max_chars": 40}}}}, ["min_chars", "max_chars"]),
+    ({"data": {"ljspeech": {"synthetic": {"rate": [300, 100]}}}}, ["data.ljspeech.synthetic.rate"]),
+    ({"data": {"ljspeech": {"synthetic": {"n_clips": 3}}}}, ["data.ljspeech.synthetic.n_clips", "val"]),
+    ({"data": {"ljspeech": {"source": "path", "path": "/x", "expected_rows": 3}}},
+     ["data.ljspeech.expected_rows", "val"]),
+])
+def test_cross_key_contradictions_are_named(override, keys):
+    found = config_checks.problems(merged(load_default_config(), override))
+    assert len(found) == 1 and "\n" not in found[0], found
+    for key in keys:
+        assert key in found[0], (key, found)
+    with pytest.raises(config_checks.ConfigError):
+        config_checks.check(merged(load_default_config(), override))
+
+
+def test_cross_key_split_sizes_match_the_data_rule():
+    for n in (20, 40, 60, 1400, 13100):
+        assert config_checks.q3_split_sizes(n) == {k: b - a for k, (a, b) in ljspeech.split_bounds(n).items()}
+
+
+# ---- config files that do not parse: Snakemake says "not valid JSON or YAML", we say where
+
+
+@pytest.mark.parametrize("text, line", [
+    ("q2:\n  lrs: [0.1, 0.01\n  epochs: 3\n", "line 3, column 9: not valid YAML: expected ',' or ']', but got ':' "
+                                              "(while parsing a flow sequence opened on line 2)"),
+    ("q2:\n\tepochs: 3\n", "line 2, column 1: not valid YAML: found character '\\t' that cannot start any token "
+                           "(YAML indents with spaces, not tabs)"),
+    ("", ": empty; a config file holds keys at the top level, e.g. 'q2: {epochs: 3}'"),
+    ("- q2\n", ": the top level is a list, not keys"),
+])
+def test_unparsable_config_file_is_named_with_its_line(tmp_path, text, line):
+    (tmp_path / "my.yaml").write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "hw2repro.config_files", str(tmp_path / "my.yaml")],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "workflow")})
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [proc.stderr.strip()] and proc.stderr.startswith(f"{tmp_path / 'my.yaml'}")
+    assert line in proc.stderr, proc.stderr
+
+
+def test_shipped_config_files_parse_and_make_run_checks_the_file_first():
+    assert [config_files.problem(p) for p in sorted((REPO / "config").glob("*.yaml"))] == [None] * len(
+        list((REPO / "config").glob("*.yaml")))
+    dry = subprocess.run(["make", "-n", "run", "CONFIG=my.yaml"], cwd=REPO, capture_output=True, text=True).stdout
+    lines = dry.splitlines()
+    check = next(i for i, l in enumerate(lines) if "-m hw2repro.config_files my.yaml" in l)
+    run = next(i for i, l in enumerate(lines) if "snakemake --cores" in l and "--configfile my.yaml" in l)
+    assert check < run
+
+
+def test_nested_config_on_the_command_line_arrives_as_strings(tmp_path):
+    """Why the README says --configfile for nested keys: --config 'q3={epochs: 3}' gives the string '3'."""
+    copy_workflow(tmp_path)
+    proc = snakemake(tmp_path, "-n", "--config", "q3={epochs: 3}", check=False)
+    assert proc.returncode != 0
+    assert "invalid config: q3.epochs: '3' is not of type 'integer'" in (proc.stderr + proc.stdout).splitlines()

@@ -98,3 +98,23 @@ def test_synthetic_is_not_comparable(tmp_path):
                           out, meta_path, tmp_path / "dl", log=lambda m: None)
     meta = json.loads(meta_path.read_text())
     assert meta["synthetic"] is True and meta["canonical"] is False and meta["comparable"] is False
+
+
+def test_file_source_needs_all_four_classes_in_every_split(tmp_path, octmnist_arrays):
+    # a genuine 2-class MedMNIST subset: same keys, shapes and dtypes, labels 0..1 only
+    two_class = {k: (v % 2 if k.endswith("_labels") else v) for k, v in octmnist_arrays.items()}
+    np.savez_compressed(tmp_path / "pneumoniamnist.npz", **two_class)
+    cfg = {"source": "file", "path": str(tmp_path / "pneumoniamnist.npz")}
+    with pytest.raises(DataError) as err:
+        octmnist_data.prepare(cfg, tmp_path / "o.npz", tmp_path / "o.json", tmp_path / "dl", log=lambda m: None)
+    msg = str(err.value)
+    assert "\n" not in msg and str(tmp_path / "pneumoniamnist.npz") in msg
+    assert "train split has no images of class 2 (DRUSEN), 3 (NORMAL)" in msg
+    assert not (tmp_path / "o.npz").exists()
+    # one class missing from one split is named too
+    arrays = dict(octmnist_arrays)
+    arrays["val_labels"] = np.where(arrays["val_labels"] == 3, 0, arrays["val_labels"]).astype(np.uint8)
+    np.savez_compressed(tmp_path / "no_normal.npz", **arrays)
+    with pytest.raises(DataError, match=r"the val split has no images of class 3 \(NORMAL\)"):
+        octmnist_data.prepare({"source": "file", "path": str(tmp_path / "no_normal.npz")}, tmp_path / "o.npz",
+                              tmp_path / "o.json", tmp_path / "dl", log=lambda m: None)

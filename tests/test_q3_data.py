@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 
 from hw2repro import download as dl
 from hw2repro.q3 import data as lj_data
+from hw2repro.q3 import features
 from hw2repro.q3 import ljspeech as lj
 from hw2repro.q3.corpus import espeak, grammar
 from hw2repro.q3.corpus import writer as sc
@@ -190,19 +192,20 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
         if rng:
             start = int(rng.split("=")[1].split("-")[0])
             if start >= len(data):
+                type(self).requests.append((rng, 0))
                 self.send_response(416)
                 self.end_headers()
-                type(self).requests.append((rng, 0))
                 return
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         else:
             self.send_response(200)
         body = data[start:]
+        # Recorded before the body goes out: the client cannot finish (and the test look) first.
+        type(self).requests.append((rng, len(body)))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        type(self).requests.append((rng, len(body)))
 
     def log_message(self, *args):
         pass
@@ -419,3 +422,47 @@ def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
                tmp_path / "dl", log=lambda m: None)
     assert (folder / "wavs" / "SY001-0001.wav").read_bytes() == first  # rebuilt identically
     assert read_json(tmp_path / "m.json")["metadata_sha256"] == info["metadata_sha256"]
+
+
+# ---------------------------------------------------------------------------- damaged audio
+
+
+@pytest.mark.parametrize("cut", [1000, 1001])  # an even and an odd byte count off the end
+def test_truncated_wav_is_rejected_naming_it(tmp_path, cut):
+    folder = make_folder(tmp_path / "lj")
+    wav = folder / "wavs" / "LJ001-0007.wav"
+    wav.write_bytes(wav.read_bytes()[:-cut])  # the header still declares 4,000 samples
+    with pytest.raises(lj.LJSpeechError) as e:
+        lj.validate_folder(folder, expected_rows=40)
+    one_line_error(e, str(wav), "truncated", "declares 4,000 samples", f"holds {4000 - (cut + 1) // 2:,}")
+    with pytest.raises(lj.LJSpeechError) as e:
+        lj.read_wav(wav)
+    one_line_error(e, str(wav), "truncated")
+
+
+def test_too_short_wav_is_rejected_by_the_data_rule(tmp_path):
+    folder = make_folder(tmp_path / "lj")
+    write_wav(folder / "wavs" / "LJ001-0003.wav", np.zeros(100))
+    with pytest.raises(lj.LJSpeechError) as e:
+        lj_data.prepare({"source": "path", "path": str(folder), "expected_rows": 40}, tmp_path / "m.json",
+                        tmp_path / "d", tmp_path / "x", log=lambda m: None)
+    one_line_error(e, "LJ001-0003.wav", "100 samples", f"at least {lj.MIN_SAMPLES}", "metadata.csv")
+
+
+def test_min_samples_is_what_the_features_need():
+    features.log_mel(torch.zeros(lj.MIN_SAMPLES), 40)  # the shortest accepted clip works
+    with pytest.raises(ValueError, match="too short"):
+        features.log_mel(torch.zeros(lj.MIN_SAMPLES - 1), 40)
+
+
+def test_real_data_keeps_long_and_non_ascii_transcripts_and_says_what_happens(tmp_path):
+    rows = [(f"LJ001-{i:04d}", f"Text {i}.", f"Text number {'abcdefghij'[i % 10]}.") for i in range(1, 41)]
+    rows[3] = ("LJ001-0004", "x", "a" * 120)
+    rows[5] = ("LJ001-0006", "x", 'He said "no" to Müller;')
+    folder = make_folder(tmp_path / "lj", rows)
+    lines = []
+    info = lj_data.prepare({"source": "path", "path": str(folder), "expected_rows": 40}, tmp_path / "m.json",
+                           tmp_path / "d", tmp_path / "x", log=lines.append)
+    assert info["rows"] == 40 and info["max_text_chars"] == 120
+    assert ("1 transcript(s) longer than 97 characters are cut to 97, and 1 hold characters outside the "
+            "tokenizer's 35 symbols, which become '#' (as in the homework)") in lines

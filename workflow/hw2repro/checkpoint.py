@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from . import code_identity
-from .io import save_torch
+from .io import remove_stale_temporaries, save_torch
 
 
 def fingerprint(settings: dict) -> str:
@@ -90,3 +90,4 @@ class EpochCheckpoint:
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+        remove_stale_temporaries(self.path)  # a kill during an earlier epoch's save

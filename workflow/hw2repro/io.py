@@ -6,6 +6,7 @@ A killed job therefore never leaves a file that looks finished under its final n
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
@@ -31,6 +33,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Temporaries of ``path`` left by a writer that was killed (SIGKILL runs no ``finally``)."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*.part"))
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> None:
+    # One writer per path (Snakemake runs one job per output), so any earlier temporary is stale.
+    for stale in stale_temporaries(path):
+        stale.unlink(missing_ok=True)
 
 
 def _umask() -> int:
@@ -69,8 +83,11 @@ def save_torch(path: str | os.PathLike, obj: Any) -> None:
 def savefig(fig, path: str | os.PathLike, **kwargs) -> None:
     """Save a matplotlib figure atomically; the format comes from the final suffix."""
     path = Path(path)
+    fmt = path.suffix.lstrip(".")
+    if fmt == "pdf":  # no CreationDate: identical figures give identical PDF bytes
+        kwargs.setdefault("metadata", {"CreationDate": None})
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip("."), **kwargs)
+        fig.savefig(tmp, format=fmt, **kwargs)
 
 
 def file_digest(path: str | os.PathLike, algorithm: str) -> str:

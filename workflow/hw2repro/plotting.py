@@ -6,11 +6,14 @@ format) plus PNG (for the reports), and a visible SYNTHETIC banner when the data
 
 from __future__ import annotations
 
+import contextlib
+
 import matplotlib
 
 matplotlib.use("Agg")  # headless: jobs run on servers and cluster nodes
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -28,6 +31,17 @@ def apply_style() -> None:
 def new_figure(width: float = 5.5, height: float = 3.8, ncols: int = 1, **kwargs):
     apply_style()
     return plt.subplots(1, ncols, figsize=(width, height), **kwargs)
+
+
+@contextlib.contextmanager
+def seeded_numpy(seed: int = 0):
+    """Seaborn's jitter draws from NumPy's global RNG: seed it for one plot, then put it back."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def mark_synthetic(fig, synthetic: bool) -> None:

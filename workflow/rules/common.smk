@@ -17,7 +17,7 @@ REPO_DIR = WORKFLOW_DIR.parent
 # The jobs import the package beside this file, whatever else is installed (a moved checkout, an
 # editable install of another one): it goes first on the path, here and in every job's environment.
 sys.path.insert(0, str(WORKFLOW_DIR))
-from hw2repro import code_identity, labels  # noqa: E402 (needs the path above)
+from hw2repro import code_identity, config_checks, labels  # noqa: E402 (needs the path above)
 
 code_identity.put_first_on_job_path()
 
@@ -61,6 +61,11 @@ except WorkflowError as exc:  # Snakemake's own message dumps the whole schema: 
     if not hasattr(detail, "absolute_path"):
         raise
     raise WorkflowError(config_error_line(detail)) from None
+# What the schema cannot say (keys that must agree with each other), before any job runs either.
+try:
+    config_checks.check(config)
+except config_checks.ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
 
 RESULTS = "results"
 REFERENCES = workflow_file("config", "references.yaml")

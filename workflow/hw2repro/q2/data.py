@@ -9,7 +9,8 @@ from .. import download
 from ..io import file_digest, write_json
 from ..labels import NOT_CANONICAL
 from . import synthetic
-from .octmnist import MANUAL_HINT, MD5, SIZE, URL, DataError, describe, load_npz, save_npz, validate
+from .octmnist import (MANUAL_HINT, MD5, SIZE, URL, DataError, describe, load_npz, require_all_classes, save_npz,
+                       validate)
 
 
 def prepare(cfg: dict, out_npz: str | Path, out_meta: str | Path, download_dir: str | Path, log=print) -> None:
@@ -37,6 +38,7 @@ def prepare(cfg: dict, out_npz: str | Path, out_meta: str | Path, download_dir: 
         else:
             raise DataError(f"data.octmnist.source must be synthetic, file or download, got {source!r}")
         arrays = load_npz(path)
+        require_all_classes(arrays, str(path))
         meta["origin"] = str(path)
         meta["md5"] = file_digest(path, "md5")
         meta["canonical"] = meta["md5"] == MD5

@@ -55,6 +55,18 @@ def validate(arrays: dict, source: str) -> None:
             raise DataError(f"{source}: {split}_labels must lie in 0..3, found {lo}..{hi}")
 
 
+def require_all_classes(arrays: dict, source: str) -> None:
+    """A real OCTMNIST file has every class in every split: another MedMNIST subset (same keys and
+    shapes, fewer classes) would otherwise train and be reported as OCTMNIST."""
+    for split in SPLITS:
+        present = set(np.unique(arrays[f"{split}_labels"]).tolist())
+        missing = [f"{c} ({name})" for c, name in enumerate(CLASS_NAMES) if c not in present]
+        if missing:
+            raise DataError(f"{source}: the {split} split has no images of class {', '.join(missing)}; OCTMNIST "
+                            f"has all 4 in every split (another MedMNIST subset? data.octmnist.path must be "
+                            "octmnist.npz)")
+
+
 def load_npz(path: str | Path) -> dict[str, np.ndarray]:
     """Read and validate an ``octmnist.npz``-format file."""
     path = Path(path)

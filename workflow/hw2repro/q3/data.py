@@ -14,7 +14,7 @@ from .corpus.grammar import CorpusConfig
 from .corpus.writer import build as build_corpus
 from .ljspeech import (FOLDER_NAME, N_ROWS, SAMPLE_RATE, SHA256, SIZE, URL, LJSpeechError, download,
                        extract, is_canonical, metadata_sha256, split_bounds, validate_folder)
-from .text import MAX_CHARS
+from .text import CHAR_TO_ID, MAX_CHARS
 
 
 def _frame_stats(counts: np.ndarray, hop: int = 160) -> dict:
@@ -71,6 +71,11 @@ def prepare(cfg: dict, manifest: str | os.PathLike, data_dir: str | os.PathLike,
         info["archive_sha256"] = cfg.get("sha256", SHA256)
     else:
         raise LJSpeechError(f"data.ljspeech.source must be synthetic, path or download, got {source!r}")
+    if source != "synthetic":  # real transcripts are not rejected for these, as in the homework: say so
+        long = sum(len(r.normalized) > MAX_CHARS for r in rows)
+        unknown = sum(any(c not in CHAR_TO_ID for c in r.normalized.lower()) for r in rows)
+        log(f"{long:,} transcript(s) longer than {MAX_CHARS} characters are cut to {MAX_CHARS}, and {unknown:,} hold "
+            "characters outside the tokenizer's 35 symbols, which become '#' (as in the homework)")
     seconds = counts / SAMPLE_RATE
     digest = metadata_sha256(folder)
     canonical = source != "synthetic" and is_canonical(len(rows), digest)

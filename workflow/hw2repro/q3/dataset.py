@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from .text import VOCAB_SIZE
 
 SPLITS = ("train", "val", "test")
 
@@ -59,6 +60,37 @@ class SplitData:
         }
 
 
+# What a user does about a damaged features file (said in every load error below).
+REBUILD = "delete it and rerun, or add --forcerun q3_features"
+CHECK_ROWS = 256  # clips per finiteness check: a memory-mapped file is read in slices, never whole
+
+
+def _read_blob(path: Path):
+    try:
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # legacy (non-zip) serialisation cannot be memory-mapped
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # a torn or overwritten zip: torch names neither the file nor the fix
+        detail = " ".join(str(exc).split()).split(". ")[0][:160]  # torch's first sentence says it
+        raise InputError(f"{path}: not a readable features file ({type(exc).__name__}: {detail}); "
+                         f"{REBUILD}") from None
+
+
+def check_values(path: Path, features: torch.Tensor, tokens: torch.Tensor) -> None:
+    """Bytes overwritten inside a features file load without error: find them before training on them."""
+    for start in range(0, features.shape[0], CHECK_ROWS):
+        chunk = features[start:start + CHECK_ROWS]
+        bad = ~torch.isfinite(chunk)
+        if bad.any():
+            clip = start + int(bad.flatten(1).any(1).nonzero()[0])
+            raise InputError(f"{path}: clip {clip} holds non-finite feature values (a damaged file); {REBUILD}")
+    if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= VOCAB_SIZE):
+        raise InputError(f"{path}: token ids outside 0..{VOCAB_SIZE - 1} (a damaged file); {REBUILD}")
+
+
 def features_array_path(path: str | Path) -> Path:
     """Where q3_features writes a split's features array: ``{split}.features.npy`` beside its .pt."""
     path = Path(path)
@@ -71,35 +103,34 @@ def map_features(npy: Path, pt: Path) -> torch.Tensor:
     try:
         return torch.from_numpy(np.load(npy, mmap_mode="c", allow_pickle=False))
     except FileNotFoundError:
-        raise InputError(f"{npy}: missing (the features array {pt} names); re-run q3_features "
-                         "(snakemake -R q3_features)") from None
+        raise InputError(f"{npy}: missing (the features array {pt} names); {REBUILD}") from None
     except ValueError as exc:
-        raise InputError(f"{npy}: not a readable .npy array ({exc}); re-run q3_features") from None
+        raise InputError(f"{npy}: not a readable .npy array ({exc}); {REBUILD}") from None
 
 
 def load_split(path: str | Path, limit: Optional[int] = None, text_len: int = 99) -> SplitData:
-    """Read ``results/q3/features/{split}.pt`` (features memory-mapped, from the .npy it names or,
-    in a file with the features inside, from the .pt itself)."""
+    """Read ``results/q3/features/{split}.pt``, checked: the features memory-mapped from the .npy it
+    names (or, in a file with the features inside, from the .pt itself)."""
     path = Path(path)
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError:  # legacy (non-zip) serialisation cannot be memory-mapped
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob = _read_blob(path)
+    if not isinstance(blob, dict):
+        raise InputError(f"{path}: expected the q3_features dict, got {type(blob).__name__}; {REBUILD}")
     if "features_file" in blob:
         blob["features"] = map_features(path.parent / blob["features_file"], path)
     missing = {"features", "tokens"} - set(blob)
     if missing:
-        raise InputError(f"{path}: missing key(s) {sorted(missing)} (expected the q3_features format)")
+        raise InputError(f"{path}: missing key(s) {sorted(missing)} (expected the q3_features format); {REBUILD}")
     features, tokens = blob["features"], blob["tokens"].long()
     if features.dim() != 3:
-        raise InputError(f"{path}: features must be (N, n_mels, n_frames), got {tuple(features.shape)}")
+        raise InputError(f"{path}: features must be (N, n_mels, n_frames), got {tuple(features.shape)}; {REBUILD}")
     if features.dtype not in (torch.float32, torch.float16, torch.bfloat16):
-        raise InputError(f"{path}: features dtype {features.dtype} not supported")
+        raise InputError(f"{path}: features dtype {features.dtype} not supported; {REBUILD}")
     if tokens.shape != (features.shape[0], text_len):
-        raise InputError(f"{path}: tokens must be (N, {text_len}), got {tuple(tokens.shape)}")
+        raise InputError(f"{path}: tokens must be (N, {text_len}), got {tuple(tokens.shape)}; {REBUILD}")
     n_frames = int(blob.get("n_frames", features.shape[-1]))
     if n_frames != features.shape[-1]:
-        raise InputError(f"{path}: n_frames {n_frames} != features' last dim {features.shape[-1]}")
+        raise InputError(f"{path}: n_frames {n_frames} != features' last dim {features.shape[-1]}; {REBUILD}")
+    check_values(path, features, tokens)
     data = SplitData(
         features=features,
         tokens=tokens,

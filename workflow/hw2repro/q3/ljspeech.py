@@ -125,13 +125,28 @@ def wav_path(folder: str | os.PathLike, clip_id: str) -> Path:
     return Path(folder) / "wavs" / f"{clip_id}.wav"
 
 
-def wav_info(path: Path, sample_rate: int = SAMPLE_RATE) -> int:
-    """Check a wav's header (mono, 16-bit PCM, ``sample_rate``); return its number of samples."""
+# The features' STFT (n_fft 400, centre/reflect) pads 200 samples each side, which needs more
+# samples than the pad: a shorter clip would pass here and crash the features job.
+MIN_SAMPLES = 400 // 2 + 1
+
+
+def wav_info(path: Path, sample_rate: int = SAMPLE_RATE, min_samples: int = MIN_SAMPLES) -> int:
+    """Check a wav's header (mono, 16-bit PCM, ``sample_rate``), that the file holds every frame
+    the header declares, and at least ``min_samples``; return its number of samples."""
     if not path.is_file():
         raise LJSpeechError(f"{path}: missing (metadata.csv lists it; expected wavs/<id>.wav)")
     try:
         with wave.open(str(path), "rb") as w:
             channels, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
+            # The header's frame count comes from the data chunk's declared size, not from the bytes
+            # there: a truncated copy keeps its header. Reading the last declared frame is one seek.
+            complete = True
+            if n:
+                w.setpos(n - 1)
+                complete = len(w.readframes(1)) == channels * width
+            if not complete:
+                w.rewind()
+                present = len(w.readframes(n)) // (channels * width)
     except (wave.Error, EOFError, OSError) as exc:
         raise LJSpeechError(f"{path}: not a readable PCM wav file ({exc})") from None
     if channels != 1 or width != 2:
@@ -140,19 +155,26 @@ def wav_info(path: Path, sample_rate: int = SAMPLE_RATE) -> int:
         raise LJSpeechError(f"{path}: expected a sample rate of {sample_rate} Hz, got {rate} Hz")
     if n == 0:
         raise LJSpeechError(f"{path}: no audio samples")
+    if not complete:
+        raise LJSpeechError(f"{path}: truncated: the header declares {n:,} samples, the file holds {present:,} "
+                            "(copy or extract the wav again)")
+    if n < min_samples:
+        raise LJSpeechError(f"{path}: {n} samples ({1000 * n / rate:.1f} ms) is too short for the features, "
+                            f"which need at least {min_samples} (remove the clip's row from metadata.csv or "
+                            "replace the wav)")
     return n
 
 
 def read_wav(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Samples of a mono 16-bit wav as float32 in [-1, 1) (int16 / 32768, as torchaudio.load)."""
     path = Path(path)
-    wav_info(path, sample_rate)
+    n = wav_info(path, sample_rate)
     with wave.open(str(path), "rb") as w:
-        data = w.readframes(w.getnframes())
-    samples = np.frombuffer(data, dtype="<i2")
-    if samples.size == 0:
-        raise LJSpeechError(f"{path}: header promises samples but the file holds none (truncated?)")
-    return samples.astype(np.float32) / 32768.0
+        data = w.readframes(n)
+    if len(data) != 2 * n:  # changed since it was checked
+        raise LJSpeechError(f"{path}: truncated: the header declares {n:,} samples, the file holds "
+                            f"{len(data) // 2:,} (copy or extract the wav again)")
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
 
 
 def check_wavs(folder: str | os.PathLike, rows: list[Row], sample_rate: int = SAMPLE_RATE,
@@ -204,16 +226,6 @@ def download(url: str, downloads: str | os.PathLike, *, sha256: str = SHA256, si
     """Fetch the archive into ``downloads`` (resumable, size- and SHA-256-verified); return its path."""
     downloads = Path(downloads)
     dest = downloads / Path(url.split("?", 1)[0]).name
-    part = dest.with_name(dest.name + ".part")
-    # A complete .part (killed between the last byte and the rename) would make the server
-    # answer 416 to a Range request for nothing: verify it here instead.
-    if not dest.exists() and part.exists() and size is not None and part.stat().st_size == size:
-        try:
-            dl.verify(part, size, {"sha256": sha256})
-        except dl.DownloadError:
-            part.unlink()
-        else:
-            os.replace(part, dest)
     return dl.fetch(url, dest, size=size, sha256=sha256, manual_hint=manual_hint(url, sha256),
                     log=log, timeout=timeout)
 
@@ -229,6 +241,8 @@ def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike, folder_name
     archive, dest_dir = Path(archive), Path(dest_dir)
     target = dest_dir / folder_name
     dest_dir.mkdir(parents=True, exist_ok=True)
+    for stale in dest_dir.glob(f".{folder_name}.*.extracting"):  # from a killed extraction
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", suffix=".extracting", dir=dest_dir))
     try:
         log(f"extracting {archive} into {target}")

@@ -15,6 +15,7 @@ scored on test clips whose encoder input is another clip's features (a fixed der
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -29,6 +30,10 @@ from . import metrics as M
 from .dataset import PairDataset, SplitData, to_device
 from .evaluate import comparison_text, evaluate, test_with_baseline
 from .models import ModelConfig, SpeechToText, build_model, parameter_breakdown
+
+class NonFiniteLoss(InputError, FloatingPointError):
+    """Training produced a NaN or infinite loss; the message names the epoch and batch."""
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -168,6 +173,10 @@ class Trainer:
             loss.backward()
             self.optimizer.step()
             losses.append(loss.item())
+            if not math.isfinite(losses[-1]):  # every later step would be NaN too: stop, say where
+                raise NonFiniteLoss(f"epoch {epoch}, batch {step + 1}: training loss is {losses[-1]} "
+                                    "(damaged features? rebuild them with --forcerun q3_features; "
+                                    "else lower q3.lr)")
             if step % every == every - 1:
                 last_logged = float(np.mean(losses[-every:]))
                 elapsed = time.perf_counter() - tic
