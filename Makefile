@@ -8,7 +8,7 @@ CORES  ?= 4
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --no-input -q
 
-.PHONY: install run test test-slurm bench bench-quick lint dry-run report clean help
+.PHONY: install run test test-slurm bench bench-quick lint dry-run report compare clean help
 
 help:
 	@echo "make install   create .venv and install the pinned dependencies"
@@ -18,7 +18,8 @@ help:
 	@echo "make bench     benchmarks -> results/bench/summary.md (the pipeline section: ~30 min)"
 	@echo "make bench-quick  the same at small sizes (about 5 min)"
 	@echo "make lint      snakemake --lint"
-	@echo "make report    snakemake --report results/snakemake_report.html (after a run)"
+	@echo "make report    snakemake --report $(RESULTS)/snakemake_report.html (after a run; CONFIGFILE=, RESULTS=)"
+	@echo "make compare A=results B=results-paper  reproduction diff of two result roots -> $(OUT)/compare.{md,html,csv}"
 	@echo "make clean     remove results/ and .snakemake/ (keeps .venv)"
 
 install: $(STAMP)
@@ -59,8 +60,21 @@ bench-quick: install
 lint: install
 	$(BIN)/snakemake --lint
 
+# The output root is the config key `results`: for another config, give both, e.g.
+#   make report CONFIGFILE=config/paper.yaml RESULTS=results-paper
+RESULTS    ?= results
+CONFIGFILE ?=
 report: install
-	$(BIN)/snakemake --report results/snakemake_report.html
+	$(BIN)/snakemake $(if $(CONFIGFILE),--configfile $(CONFIGFILE)) --report $(RESULTS)/snakemake_report.html
+
+# Did run B reproduce run A? Two result roots (a copy of someone else's works: paths inside are
+# relative). Exit status 0 when every number agrees within TOL (default 0: exact), 1 otherwise.
+A   ?= results
+B   ?= results-paper
+TOL ?= 0
+OUT ?= compare
+compare: install
+	$(BIN)/python workflow/scripts/compare_runs.py $(A) $(B) --tol $(TOL) --out $(OUT)
 
 clean:
 	rm -rf results .snakemake

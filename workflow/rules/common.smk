@@ -22,7 +22,9 @@ except WorkflowError as exc:  # Snakemake's own message dumps the whole schema: 
     raise WorkflowError(config_error_line(detail)) from None
 
 PACKAGE_DIR = Path(workflow.basedir) / "workflow" / "hw2repro"
-RESULTS = "results"
+# The output root of this run (config key `results`): every output, log and benchmark is under it,
+# so runs of different configs (config/paper.yaml: results-paper) coexist and can be compared.
+RESULTS = config["results"].rstrip("/")
 
 
 def pkg(*modules):
