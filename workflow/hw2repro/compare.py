@@ -34,6 +34,8 @@ import pandas as pd
 import yaml
 
 RUN_CONFIG = "config.yaml"  # the resolved config, written by rule run_config into every root
+# Settings that never differ in a meaningful way: the output root is what tells the two runs apart.
+IGNORED_SETTINGS = {"results"}
 
 # Verdicts of a difference in settings or environment.
 CHANGES = "changes results"
@@ -91,8 +93,6 @@ def is_timing(key: str) -> bool:
 def setting_verdict(key: str) -> str:
     """Whether a config key changes the numbers (key: dotted path, e.g. q2.lrs)."""
     leaf = key.rsplit(".", 1)[-1]
-    if key == "results":
-        return NONE + " (the output folder)"
     if leaf in ("threads", "allow_cuda", "gpu"):
         return BITS + " (threads/device)"
     if leaf in ("train_mem_mb", "train_runtime"):
@@ -347,7 +347,7 @@ def compare_settings(root_a: Path, root_b: Path) -> list[dict]:
                              "status": f"not recorded in {side}",
                              "verdict": f"{side} has no {RUN_CONFIG}: its settings are unknown"})
         return rows
-    for key in sorted(set(sa) | set(sb)):
+    for key in sorted((set(sa) | set(sb)) - IGNORED_SETTINGS):
         va, vb = sa.get(key), sb.get(key)
         if va == vb:
             continue
