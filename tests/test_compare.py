@@ -58,16 +58,17 @@ def rows(table, kind, status=None):
 
 
 def test_same_config_rerun_is_identical(tiny_run, work, tmp_path):
-    # B regenerates the OCT data, all of Q2 (training, tables) and one Q3 training job from scratch
-    b = second_run(tiny_run, work, "same", ["data/octmnist.npz", "data/octmnist.json", "q2", "q3/runs/lstm_seed42"],
-                   ["q2/summary_by_config.csv", "q2/best_lr.csv", "q3/runs/lstm_seed42/test.json"])
+    # B makes the OCT data, a Q2 and a Q3 training job again from scratch (the rest is A's, copied)
+    b = second_run(tiny_run, work, "same", ["data/octmnist.npz", "data/octmnist.json", "q2/runs/max_lr0.1_seed42",
+                                            "q3/runs/lstm_seed42"],
+                   ["q2/runs/max_lr0.1_seed42/model.pt", "q3/runs/lstm_seed42/test.json"])
     proc, table = compare(tiny_run / "results", b, tmp_path)
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.startswith("REPRODUCED")
     numbers = rows(table, "number")
     counted = numbers[numbers["counts"]]
     assert len(counted) > 300 and (counted["status"] == "equal").all()
-    # every Q2 weight file and the regenerated Q3 one, byte for byte
+    # every weight file (the two re-made ones included) and the re-made data, byte for byte
     files = rows(table, "file").set_index("file")
     weights = [f for f in files.index if f.endswith("model.pt")]
     assert len(weights) == 4 + 2 and (files.loc[weights, "status"] == "identical").all()

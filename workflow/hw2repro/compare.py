@@ -14,8 +14,9 @@
 The exit status is 0 when every counted number agrees within ``tol`` (exact by default) and
 nothing counted is missing on one side, 1 otherwise; 2 for a root that does not exist.
 
-Self-contained on purpose (stdlib, numpy, pandas, yaml, hw2repro.io): it must read a result
-root made by another commit, whose package may differ from this one.
+Self-contained on purpose (stdlib, pandas, yaml; no torch, no other hw2repro module): it reads
+result roots made by other commits and machines, whose package may differ from this one, and
+starts in a second.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ import hashlib
 import html
 import json
 import math
+import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -536,15 +539,31 @@ def render_html(bl) -> str:
     return "\n".join(parts)
 
 
-def write_report(c: Comparison, out_dir) -> dict:
-    from .io import write_csv, write_text  # crash-safe writes, as every output of the pipeline
+def write_text(path, text: str) -> None:
+    """Crash-safe like hw2repro.io (temporary name, then rename), without importing torch: the
+    comparison starts in a second and runs where only pandas and yaml are installed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; results should be readable as usual
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
+
+def write_report(c: Comparison, out_dir) -> dict:
     out_dir = Path(out_dir)
     bl = blocks(c)
     paths = {"markdown": out_dir / "compare.md", "html": out_dir / "compare.html", "csv": out_dir / "compare.csv"}
     write_text(paths["markdown"], render_markdown(bl))
     write_text(paths["html"], render_html(bl))
-    write_csv(paths["csv"], c.frame)
+    write_text(paths["csv"], c.frame.to_csv(index=False))
     return paths
 
 
@@ -556,8 +575,6 @@ def write_report(c: Comparison, out_dir) -> dict:
 def write_run_config(path, config: dict, configfiles=()) -> None:
     """``{results}/config.yaml``: the resolved config, so a comparison knows the run's settings
     (and the run can be repeated with ``--configfile`` this file)."""
-    from .io import write_text
-
     header = ("# The resolved config of this run (every key, defaults included), written by rule run_config.\n"
               f"# From: {', '.join(str(f) for f in configfiles) or 'config/config.yaml'}\n")
     write_text(path, header + yaml.safe_dump(json.loads(json.dumps(config, default=str)), sort_keys=False,

@@ -106,7 +106,7 @@ rule report:
 rule run_config:
     localrule: True
     input:
-        code=pkg("io", "compare"),
+        code=pkg("compare"),
     output:
         config=f"{RESULTS}/config.yaml",
     params:
