@@ -137,6 +137,7 @@ def test_missing_run_and_missing_root_are_listed_not_a_crash(tiny_run, work, tmp
     assert run.loc["q3/runs/transformer_seed42", "status"] == "only in A"
     numbers = rows(table, "number", "only in A")
     assert set(numbers["file"]) == {"q3/runs/transformer_seed42/metrics.csv", "q3/runs/transformer_seed42/test.json"}
+    assert (numbers["quantity"] == "(whole file)").all()  # one row per missing file, not one per number
     assert rows(table, "file", "only in A")["file"].tolist() == ["q3/runs/transformer_seed42/model.pt",
                                                                   "q3/runs/transformer_seed42/predictions.txt"]
     assert rows(table, "setting")["status"].tolist() == ["not recorded in B"]
