@@ -69,12 +69,13 @@ report: install
 
 # Did run B reproduce run A? Two result roots (a copy of someone else's works: paths inside are
 # relative). Exit status 0 when every number agrees within TOL (default 0: exact), 1 otherwise.
+# COMPARE_ARGS=--bitwise also fails on weights or data that are not byte-identical.
 A   ?= results
 B   ?= results-paper
 TOL ?= 0
 OUT ?= compare
 compare: install
-	$(BIN)/python workflow/scripts/compare_runs.py $(A) $(B) --tol $(TOL) --out $(OUT)
+	$(BIN)/python workflow/scripts/compare_runs.py $(A) $(B) --tol $(TOL) --out $(OUT) $(COMPARE_ARGS)
 
 clean:
 	rm -rf results .snakemake

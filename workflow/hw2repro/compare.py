@@ -308,16 +308,17 @@ def compare_runs(root_a: Path, root_b: Path) -> list[dict]:
     return rows
 
 
-def compare_files(root_a: Path, root_b: Path) -> list[dict]:
+def compare_files(root_a: Path, root_b: Path, bitwise: bool = False) -> list[dict]:
+    """SHA-256 of each weight/data file; counted (fails the comparison) only when ``bitwise``."""
     rows = []
     for pattern in FILES:
         fa, fb = set(glob(root_a, pattern)), set(glob(root_b, pattern))
         for rel in sorted(fa | fb):
             base = {"kind": "file", "section": "Files (bytes)", "file": rel, "item": "", "quantity": "sha256",
-                    "abs_diff": None, "rel_diff": None, "counts": False}
+                    "abs_diff": None, "rel_diff": None, "counts": bitwise}
             if rel not in fa or rel not in fb:
-                rows.append({**base, **one_side("file", "Files (bytes)", rel, "", "sha256", "A" if rel in fa else "B",
-                                                counts=False)})
+                rows.append(one_side("file", "Files (bytes)", rel, "", "sha256", "A" if rel in fa else "B",
+                                     counts=bitwise))
                 continue
             ha, hb = sha256(root_a / rel), sha256(root_b / rel)
             verdict = ""
@@ -383,6 +384,7 @@ class Comparison:
     root_b: Path
     tol: float
     rows: list = field(default_factory=list)
+    bitwise: bool = False
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -400,14 +402,16 @@ class Comparison:
         return not self.failures()
 
 
-def compare(root_a, root_b, tol: float = 0.0) -> Comparison:
+def compare(root_a, root_b, tol: float = 0.0, bitwise: bool = False) -> Comparison:
+    """``bitwise``: a weight or data file that differs (or is on one side only) fails too."""
     root_a, root_b = Path(root_a), Path(root_b)
     for root in (root_a, root_b):
         if not root.is_dir():
             raise FileNotFoundError(f"result root {root} does not exist")
-    rows = (compare_runs(root_a, root_b) + compare_numbers(root_a, root_b, tol) + compare_files(root_a, root_b)
-            + compare_settings(root_a, root_b) + compare_environments(root_a, root_b))
-    return Comparison(root_a, root_b, tol, rows)
+    rows = (compare_runs(root_a, root_b) + compare_numbers(root_a, root_b, tol)
+            + compare_files(root_a, root_b, bitwise) + compare_settings(root_a, root_b)
+            + compare_environments(root_a, root_b))
+    return Comparison(root_a, root_b, tol, rows, bitwise)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,14 +455,19 @@ def blocks(c: Comparison, max_rows: int = 200) -> list:
     n_tol = sum(r["status"] == "within tolerance" for r in counted)
     verdict = "REPRODUCED" if c.reproduced else "NOT REPRODUCED"
     tol = "exact" if c.tol == 0 else f"|A−B| ≤ {c.tol:g} × max(1, |A|, |B|)"
+    tol += "; weights and data byte for byte" if c.bitwise else ""
+    n_files_diff = sum(r["status"] == "differs" for r in files)
+    if c.reproduced and n_files_diff:  # the numbers agree, yet some bits moved: say so up front
+        verdict += f" (every number agrees, but {n_files_diff} weight/data files differ in bits: see below)"
     out = [("h1", f"Reproduction diff: {c.root_a} (A) vs {c.root_b} (B)"),
            ("p", f"**{verdict}** (tolerance: {tol}). {len(counted)} numbers compared: "
                  f"{len(counted) - n_diff - n_tol - sum(r['status'].startswith('only') for r in counted)} equal, "
                  f"{n_tol} within tolerance, {n_diff} differ; {n_missing} runs, files or numbers on one side only. "
                  f"Files: {sum(r['status'] == 'identical' for r in files)} byte-identical, "
-                 f"{sum(r['status'] == 'differs' for r in files)} differ, "
-                 f"{sum(r['status'].startswith('only') for r in files)} on one side only. Timings are listed, "
-                 "never counted. Exit status 0 only when REPRODUCED.")]
+                 f"{n_files_diff} differ, "
+                 f"{sum(r['status'].startswith('only') for r in files)} on one side only"
+                 + ("." if c.bitwise else " (not counted; --bitwise counts them).")
+                 + " Timings are listed, never counted. Exit status 0 only when REPRODUCED.")]
     out.append(("h2", "Differences, worst first"))
     if fails:
         out.append(("table", NUM_HEAD, [_num_cells(r) for r in fails[:max_rows]]))
@@ -593,9 +602,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="compare", help="output folder (default: compare)")
     parser.add_argument("--tol", type=float, default=0.0,
                         help="numbers agree when |A-B| <= TOL * max(1, |A|, |B|) (default 0: exact)")
+    parser.add_argument("--bitwise", action="store_true",
+                        help="also fail when a weight or data file is not byte-identical")
     args = parser.parse_args(argv)
     try:
-        c = compare(args.a, args.b, args.tol)
+        c = compare(args.a, args.b, args.tol, args.bitwise)
     except FileNotFoundError as exc:
         print(f"compare: {exc}", file=sys.stderr)
         return 2
