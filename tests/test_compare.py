@@ -136,16 +136,22 @@ def test_missing_run_and_missing_root_are_listed_not_a_crash(tiny_run, work, tmp
     shutil.copytree(tiny_run / "results", b)
     shutil.rmtree(b / "q3" / "runs" / "transformer_seed42")
     (b / "config.yaml").unlink()  # e.g. a root made before runs recorded their config
+    shutil.rmtree(b / "report")  # a partial run: no report, so no commit or library versions
+    (b / "q2" / "best_lr.csv").write_text("")  # a truncated copy
     proc, table = compare(tiny_run / "results", b, tmp_path)
     assert proc.returncode == 1
     run = rows(table, "run").set_index("file")
     assert run.loc["q3/runs/transformer_seed42", "status"] == "only in A"
     numbers = rows(table, "number", "only in A")
+    numbers = numbers[numbers["file"] != "q2/best_lr.csv"]  # the truncated file, below
     assert set(numbers["file"]) == {"q3/runs/transformer_seed42/metrics.csv", "q3/runs/transformer_seed42/test.json"}
     assert (numbers["quantity"] == "(whole file)").all()  # one row per missing file, not one per number
     assert rows(table, "file", "only in A")["file"].tolist() == ["q3/runs/transformer_seed42/model.pt",
                                                                   "q3/runs/transformer_seed42/predictions.txt"]
     assert rows(table, "setting")["status"].tolist() == ["not recorded in B"]
+    assert rows(table, "environment")["status"].tolist() == ["not recorded in B"]
+    unreadable = rows(table, "number", "only in B")
+    assert unreadable[["file", "quantity"]].values.tolist() == [["q2/best_lr.csv", "(unreadable)"]]
     assert "NOT REPRODUCED" in proc.stdout and "q3/runs/transformer_seed42" in proc.stdout
     # swapped: the same run is now only in B
     _, swapped = compare(b, tiny_run / "results", tmp_path / "swapped")

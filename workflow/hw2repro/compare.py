@@ -173,12 +173,21 @@ def _value(v):
     return str(v)
 
 
+# Per-run JSON keys that describe where the job ran, not what it found (compared as environment).
+ENV_KEYS = {"device", "threads", "torch_threads"}
+
+
 def read_numbers(root: Path) -> dict:
-    """{(section, file, item, quantity): (value, counts)} of every reported number under ``root``."""
+    """{(section, file, item, quantity): (value, counts)} of every reported number under ``root``.
+    A file that cannot be read is one row saying so (a truncated copy is a difference, not a crash)."""
     out = {}
     for t in TABLES:
         for rel in glob(root, t.pattern):
-            frame = pd.read_csv(root / rel)
+            try:
+                frame = pd.read_csv(root / rel)
+            except (ValueError, OSError) as exc:  # EmptyDataError and ParserError are ValueErrors
+                out[(t.section, rel, "", "(unreadable)")] = (f"{type(exc).__name__}: {exc}", t.counts)
+                continue
             keys = [k for k in t.keys if k in frame.columns]
             for _, row in frame.iterrows():
                 item = key_label(row, keys)
@@ -189,9 +198,14 @@ def read_numbers(root: Path) -> dict:
                     out[(t.section, rel, item, col)] = (_value(row[col]), counts)
     for section, pattern in JSONS:
         for rel in glob(root, pattern):
-            data = json.loads((root / rel).read_text(encoding="utf-8"))
+            data = read_json(root / rel)
+            if not isinstance(data, dict):
+                out[(section, rel, "", "(unreadable)")] = (str(data), True)
+                continue
             data.pop("env", None)
             for key, v in flatten(data).items():
+                if key in ENV_KEYS:
+                    continue
                 if isinstance(v, list) and all(isinstance(x, (int, float)) for x in v) and v:
                     for i, x in enumerate(v):
                         out[(section, rel, "", f"{key}[{i}]")] = (_value(x), not is_timing(key))
@@ -199,6 +213,14 @@ def read_numbers(root: Path) -> dict:
                     value = json.dumps(v) if isinstance(v, list) else _value(v)
                     out[(section, rel, "", key)] = (value, not is_timing(key))
     return out
+
+
+def read_json(path: Path):
+    """The parsed file, or a string saying why it could not be parsed."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        return f"unreadable: {type(exc).__name__}: {exc}"
 
 
 def sha256(path: Path) -> str:
@@ -223,13 +245,17 @@ def read_environments(root: Path) -> dict:
     out = {}
     for label, pattern, part in ENVS:
         for rel in glob(root, pattern):
-            data = json.loads((root / rel).read_text(encoding="utf-8"))
+            data = read_json(root / rel)
+            if not isinstance(data, dict):
+                continue  # listed with the numbers as unreadable
             env = data.get(part, {}) if part else {k: v for k, v in data.items() if k != "settings"}
             where = str(Path(rel).parent) if part else rel
             out[where] = {k: str(v) for k, v in env.items()}
-    if (root / PROVENANCE).is_file():
+    try:
         prov = pd.read_csv(root / PROVENANCE, dtype=str, keep_default_na=False)
         out["report provenance"] = {r.key: r.value for r in prov.itertuples() if not PROVENANCE_SKIP.match(r.key)}
+    except (ValueError, OSError, AttributeError):
+        pass  # no report (a partial run): commit and library versions unknown, said in the comparison
     return out
 
 
@@ -370,6 +396,12 @@ def compare_environments(root_a: Path, root_b: Path) -> list[dict]:
             if va != vb:
                 groups.setdefault((key, va, vb), []).append(where)
     rows = []
+    for side, missing in (("A", ea), ("B", eb)):
+        if "report provenance" not in missing and ("report provenance" in ea or "report provenance" in eb):
+            rows.append({"kind": "environment", "section": "Environment", "file": PROVENANCE, "item": "",
+                         "quantity": "(report provenance)", "a": None, "b": None, "abs_diff": None,
+                         "rel_diff": None, "scaled_diff": None, "counts": False, "status": f"not recorded in {side}",
+                         "verdict": f"{side} has no report: its commit and library versions are unknown"})
     for (key, va, vb), where in sorted(groups.items(), key=lambda kv: str(kv[0])):
         shown = ", ".join(where[:4]) + (f" and {len(where) - 4} more" if len(where) > 4 else "")
         rows.append({"kind": "environment", "section": "Environment", "file": "", "item": shown, "quantity": key,
