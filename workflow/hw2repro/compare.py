@@ -309,8 +309,10 @@ def compare_numbers(root_a: Path, root_b: Path, tol: float) -> list[dict]:
         section = next(k[0] for k in numbers if k[1] == rel)
         counts = any(c for k, (_, c) in numbers.items() if k[1] == rel)
         rows.append(one_side("number", section, rel, "", "(whole file)", side, counts))
+    # a file unreadable on one side: its "(unreadable)" row only, not one row per number of the other side
+    unreadable = {k[1] for k in list(na) + list(nb) if k[3] == "(unreadable)"}
     for key in sorted(set(na) | set(nb), key=str):
-        if key[1] not in files_a & files_b:
+        if key[1] not in files_a & files_b or (key[1] in unreadable and key[3] != "(unreadable)"):
             continue
         if key not in na or key not in nb:
             side = "A" if key in na else "B"
