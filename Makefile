@@ -12,7 +12,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check --no-input -q
 CONFIG ?=
 CONFIG_ARGS := $(if $(CONFIG),--configfile $(CONFIG))
 
-.PHONY: install run test test-slurm bench bench-quick lint format docs dry-run report clean help check-config
+.PHONY: install run test test-slurm bench bench-quick lint format docs dry-run report compare clean help check-config
 
 help:
 	@echo "make install   create .venv and install the pinned dependencies"
@@ -24,10 +24,11 @@ help:
 	@echo "make bench     benchmarks -> bench/results/summary.md (the pipeline section: ~30 min)"
 	@echo "make bench-quick  the same at small sizes (about 5 min)"
 	@echo "make lint      ruff (lint + format check), snakefmt --check, snakemake --lint"
-	@echo "make report    snakemake --report results/snakemake_report.html (after a run)"
+	@echo "make report    snakemake --report $(RESULTS)/snakemake_report.html (after a run; CONFIGFILE=, RESULTS=)"
+	@echo "make compare A=results B=results-paper  reproduction diff of two result roots -> $(OUT)/compare.{md,html,csv}"
 	@echo "make format    apply ruff format and snakefmt"
 	@echo "make docs      regenerate config/README.md from config/config.yaml"
-	@echo "make clean     remove results/ and .snakemake/ (keeps .venv and the benchmark records in bench/results/)"
+	@echo "make clean     remove results/ and .snakemake/ (keeps .venv and the benchmark records in bench/results/; not results-paper/)"
 
 install: $(STAMP)
 
@@ -86,8 +87,22 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/snakefmt $(SMK)
 
+# The output root is the config key `results`: for another config, give both, e.g.
+#   make report CONFIGFILE=config/paper.yaml RESULTS=results-paper
+RESULTS    ?= results
+CONFIGFILE ?=
 report: install
-	$(BIN)/snakemake --report results/snakemake_report.html
+	$(BIN)/snakemake $(if $(CONFIGFILE),--configfile $(CONFIGFILE)) --report $(RESULTS)/snakemake_report.html
+
+# Did run B reproduce run A? Two result roots (a copy of someone else's works: paths inside are
+# relative). Exit status 0 when every number agrees within TOL (default 0: exact), 1 otherwise.
+# COMPARE_ARGS=--bitwise also fails on weights or data that are not byte-identical.
+A   ?= results
+B   ?= results-paper
+TOL ?= 0
+OUT ?= compare
+compare: install
+	PYTHONPATH=workflow $(BIN)/python -m hw2repro.compare $(A) $(B) --tol $(TOL) --out $(OUT) $(COMPARE_ARGS)
 
 clean:
 	rm -rf results .snakemake

@@ -26,4 +26,5 @@ rule all:
         q2_final_outputs(),
         q3_final_outputs(),
         rules.report.output,
+        rules.run_config.output,
     default_target: True

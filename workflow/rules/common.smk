@@ -67,7 +67,9 @@ try:
 except config_checks.ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
-RESULTS = "results"
+# The output root of this run (config key `results`): every output, log and benchmark is under it,
+# so runs of different configs (config/paper.yaml: results-paper) coexist and can be compared.
+RESULTS = config["results"].rstrip("/")
 REFERENCES = workflow_file("config", "references.yaml")
 
 

@@ -111,3 +111,28 @@ rule report:
         "../../envs/hw2.yaml"
     script:
         "../scripts/build_report.py"
+
+
+# The run's resolved config under its own root, so `make compare` knows the settings of each run
+# (hw2repro.compare); part of the default target. A config change re-writes it (params), in a second.
+rule run_config:
+    localrule: True
+    input:
+        code=code_of("run_config.py"),
+    output:
+        config=f"{RESULTS}/config.yaml",
+    params:
+        config=config,
+        configfiles=[DEFAULT_CONFIG, *(os.path.relpath(f) for f in workflow.configfiles)],
+    log:
+        f"{RESULTS}/logs/run_config.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/run_config.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../../envs/hw2.yaml"
+    script:
+        "../scripts/run_config.py"
