@@ -96,6 +96,7 @@ function measure() {
                 status: check.getAttribute("data-status"), images: +check.getAttribute("data-images"),
                 imagesOk: +check.getAttribute("data-images-ok"), tables: +check.getAttribute("data-tables"),
                 tablesOk: +check.getAttribute("data-tables-ok"), shown: images, enlarged: enlarged,
+                selfcheckShown: win.getComputedStyle(check).display !== "none",
                 sectionWidth: section ? Math.round(section.getBoundingClientRect().width) : 0};
   document.getElementById("result").textContent = JSON.stringify(result);
 }
