@@ -153,7 +153,7 @@ frame.addEventListener("load", function () {
     '  if (!ev.data || ev.data.hw2report !== "selfcheck") return;' +
     '  var d = document.createElement("div"); d.id = "hw2-frame-result";' +
     '  d.textContent = JSON.stringify(ev.data); document.body.appendChild(d); });' +
-    'var key = Object.keys(results).find(function (k) { return /report\/figureless\.html$/.test(k); });' +
+    'var key = Object.keys(results).find(function (k) { return k.endsWith("report/figureless.html"); });' +
     'if (key === undefined) { var d = document.createElement("div"); d.id = "hw2-frame-result";' +
     '  d.textContent = JSON.stringify({missing: Object.keys(results)}); document.body.appendChild(d); }' +
     'else app.setView({content: "html", contentPath: results[key].data_uri});';
