@@ -121,7 +121,7 @@ def test_changing_one_lr_reruns_only_that_lr_and_downstream(run_dir):
 
 
 def test_editing_a_package_module_marks_its_jobs_stale(run_dir):
-    module = run_dir / "workflow" / "hw2repro" / "cnn.py"
+    module = run_dir / "workflow" / "hw2repro" / "q2" / "model.py"
     original = module.read_text()
     # Snakemake compares input checksums: a mere touch is ignored, a real edit is not.
     later = time.time() + 5
