@@ -30,8 +30,9 @@ import yaml
 import browser
 from browser import png_size, run_browser
 from conftest import REPO, snakemake
-from hw2repro import provenance
+from hw2repro import labels, provenance
 from hw2repro import stats as hs
+from hw2repro.q1 import summary as q1s
 from hw2repro.q2 import summary as q2s
 from hw2repro.q3 import summary as q3s
 from hw2repro.report import benchmarks, render
@@ -124,6 +125,63 @@ def test_q3_comparison_uses_every_published_number():
     assert set(table.loc[table["split"] == "validation, epoch 15", "our_epoch"]) == {3}  # ran 3 epochs
     stats = q3s.q3_stats(summary)
     assert len(stats) == 2 * 2 * 4 and (stats["n"] == 2).all()
+
+
+def test_q1_complexity_verdicts():
+    table = pd.DataFrame([
+        {"claim": "O(L²) memory", "quantity": "peak memory vs L", "claimed": 2.0, "measured": 1.93},
+        {"claim": "O(L·M·D) time", "quantity": "CPU time vs L", "claimed": 1.0, "measured": 0.63},
+        {"claim": "O(L·M·D) time", "quantity": "wall time vs L", "claimed": 1.0, "measured": 2.66},
+        {"claim": "M = O(D^2)", "quantity": "M vs D", "claimed": 2.0, "measured": np.nan},
+        {"claim": "linear wins", "quantity": "crossover L (wall)", "claimed": np.nan, "measured": 514.0}])
+    verdicts = list(q1s.q1_complexity(table)["verdict"])
+    assert verdicts == ["as claimed", "flatter than claimed (within the O bound)", "STEEPER than claimed",
+                        "not measured (one point)", "linear faster from L ≈ 514"]
+
+
+def test_q2_flat_runs_name_the_one_class_predicted():
+    epochs = pd.DataFrame([{"pooling": "max", "lr": lr, "seed": 1, "epoch": e, "val_acc": acc}
+                           for lr, accs in ((0.001, (0.47, 0.47, 0.47)), (0.1, (0.5, 0.6, 0.7)),
+                                            (0.01, (0.35, 0.35, 0.35)))
+                           for e, acc in enumerate(accs, 1)])
+    counts = {"CNV": 35, "DME": 10, "DRUSEN": 8, "NORMAL": 47}  # shares .35 / .10 / .08 / .47 of 100
+    flat = q2s.flat_runs(epochs, counts)
+    assert list(flat["lr"]) == [0.001, 0.01] and list(flat["only_class"]) == ["NORMAL", "CNV"]
+    assert (flat["majority_class"] == "NORMAL").all()
+
+
+def test_q2_class_tables_and_published_spread(tmp_path):
+    path = tmp_path / "test_predictions.csv"
+    pd.DataFrame({"index": range(6), "label": [0, 0, 1, 3, 3, 3], "predicted": [0, 3, 3, 3, 3, 3]}).to_csv(path)
+    per_class, confusion = q2s.class_tables([{"pooling": "max", "lr": "0.1", "seed": 1, "path": path}],
+                                            ("CNV", "DME", "DRUSEN", "NORMAL"))
+    acc = per_class.set_index("class")["accuracy"]
+    assert acc["CNV"] == 0.5 and acc["DME"] == 0 and np.isnan(acc["DRUSEN"]) and acc["NORMAL"] == 1
+    assert len(confusion) == 16 and confusion["count"].sum() == 6
+    assert confusion.set_index(["true", "predicted"]).loc[("CNV", "NORMAL"), "count"] == 1
+    refs = yaml.safe_load((REPO / "config" / "references.yaml").read_text())
+    published = pd.DataFrame(refs["q2"]).astype({"lr": float})
+    spread = q2s.q2_published_spread(_runs(), published, comparable=True)
+    at = spread[(spread["metric"] == "test_acc") & (spread["pooling"] == "max") & (spread["lr"] == 0.01)].iloc[0]
+    pub = published[(published["pooling"] == "max") & (published["lr"] == 0.01)]["test_acc"].dropna()
+    assert at["published_n"] == len(pub) and at["published_median"] == pytest.approx(pub.median())
+    assert at["where"] in {"below every published number", "within the published range",
+                           "above every published number"}
+    assert set(q2s.q2_published_spread(_runs(), published, comparable=False)["where"]) <= {
+        hs.NOT_COMPARABLE, "not run here"}
+
+
+def test_q3_transcription_samples_best_worst_random(tmp_path):
+    blocks = [("a", "<the cat sat.>", "<the cat sat.>"), ("b", "<a dog ran.>", "<@@@@@@@@>"),
+              ("c", "<we won.>", "<we wan.>"), ("d", "<it is.>", "<it is,>"), ("e", "<go.>", "<no.>"),
+              ("f", "<red sky.>", "<red sky>")]
+    path = tmp_path / "predictions.txt"
+    path.write_text("".join(f"id:     {i}\ntarget: {t}\npred:   {p}\nblind:  <@>\n\n" for i, t, p in blocks))
+    samples = q3s.transcription_samples([{"decoder": "lstm", "seed": 1, "path": path}], n_random=3, seed=0)
+    assert list(samples["kind"]) == ["best", "worst", "random", "random", "random"]
+    assert samples["id"].iloc[0] == "a" and samples["damerau_levenshtein"].iloc[0] == 1.0
+    assert samples["id"].iloc[1] == "b" and samples["target"].iloc[1] == "a dog ran."
+    assert len(set(samples["id"])) == 5 and (samples["audio_blind"] == "@").all()
 
 
 def test_benchmark_table_and_totals(tmp_path):
@@ -273,8 +331,14 @@ def test_compiled_report_files_and_tables(tiny_run):
     # self-contained: no external resource of any kind
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html, re.I)
     assert "<link" not in html and "@import" not in html
-    n_png = len(report_figures(tiny_run))
+    n_png = len(compiled_figures(tiny_run))
     assert html.count('src="data:image/png;base64,') == n_png > 0
+    for stem in ("published_spread", "lr_overlay_max", "lr_overlay_none", "per_class_accuracy", "confusion_matrix"):
+        assert f'id="fig-{stem}"' in html, stem
+    # the page Snakemake's report shows: the same tables, no figure, under Chromium's data-URL limit
+    light = (out / "figureless.html").read_text(encoding="utf-8")
+    assert "data:image" not in light and light.count('<table class="data">') == html.count('<table class="data">')
+    assert len(light.encode()) < render.FIGURELESS_MAX_BYTES
     # the tiny config is synthetic: banner, and nothing presented as comparable
     assert 'id="synthetic-banner"' in html and "SYNTHETIC DATA" in md
     for title in ("Q1 · Taylor-feature linear attention", "Q2 · CNN on OCTMNIST", "Provenance"):
@@ -285,6 +349,15 @@ def test_compiled_report_files_and_tables(tiny_run):
     assert set(comparison["position"]) <= {hs.NOT_COMPARABLE, "not run here"}
     assert (tables["q2_params"]["n_params"] == 224_892).all() and tables["q2_params"]["matches"].all()
     assert len(tables["q2_config_stats"]) == 4 * 3  # 2 lrs x 2 poolings x 3 metrics
+    spread = tables["q2_published_spread"]
+    assert len(spread) == 3 * 6 and not spread["comparable"].any()  # 3 metrics x (2 poolings x 3 published lrs)
+    per_class = tables["q2_per_class"]
+    assert len(per_class) == 2 * 4 and per_class["n_images"].sum() == 2 * pd.read_csv(
+        tiny_run / "results" / "q2" / "summary.csv")["n_test"].iloc[0]
+    assert set(tables["q1_complexity"]["verdict"].dropna()) and tables["q1_complexity"]["verdict"].notna().all()
+    flat = tables["q2_flat_runs"]  # two tiny epochs: a run whose validation accuracy never moved is named
+    for r in flat.itertuples():
+        assert f"lr {r.lr:g} {labels.POOLING[r.pooling]} (seed {r.seed})" in html
     assert tables["q1_verification"]["all_passed"].all()
     bench = tables["benchmarks"]
     assert {"q2/train_max_lr0.1_seed42", "q1/verify", "data/octmnist"} <= set(bench["job"])
@@ -299,6 +372,11 @@ def test_compiled_report_files_and_tables(tiny_run):
     # Q3 is not part of the tiny run yet unless its rules are included: then the report says so
     q3_ran = (tiny_run / "results" / "q3" / "summary.csv").exists()
     assert ("Q3 was not run" in html) != q3_ran
+    if q3_ran:
+        samples = tables["q3_samples"]
+        assert {"best", "worst", "random"} == set(samples["kind"]) and samples["target"].str.len().gt(0).all()
+        # the Q3 jobs' environment (python, torch, ...) comes from their test.json, not "–"
+        assert re.search(r"<td>q3</td><td[^>]*>3\.\d+", html), "Q3 provenance row without versions"
 
 
 @pytest.fixture(scope="session")
@@ -334,6 +412,7 @@ def test_compiled_report_fits_and_enlarges_at(width, tiny_run, chromium, tmp_pat
     assert got["scrollWidth"] <= width and not got["overflowing"], got
     assert got["status"] == "ok" and got["images"] == got["imagesOk"] == len(compiled_figures(tiny_run)), got
     assert got["tables"] >= 10 and got["tables"] == got["tablesOk"], got
+    assert not got["selfcheckShown"]  # the test suite's footer, not the reader's
     narrowest = min(img["shown"] for img in got["shown"])
     assert narrowest >= 300, got["shown"]  # the per-configuration plots were ~120 px thumbnails
     if width >= 1000:  # multi-panel figures span the section

@@ -37,12 +37,10 @@ FIGURE_TITLES = {
     "per_class_accuracy": "Test accuracy per class",
     "confusion_matrix": "Confusion matrices at the chosen learning rate",
     "published_spread": "This pipeline against the published groups' spread",
-    "q3_published_spread": "This pipeline against the published groups' spread",
 }
 # Multi-panel figures drawn across the whole page width (a third of a card would be illegible).
 WIDE_FIGURES = {"q1_scaling", "q1_error_vs_scale", "val_similarities", "loss_train_val", "lr_overlay_max",
-                "lr_overlay_none", "per_class_accuracy", "confusion_matrix", "published_spread",
-                "q3_published_spread"}
+                "lr_overlay_none", "per_class_accuracy", "confusion_matrix", "published_spread"}
 CAPTIONS = {
     "q1_scaling": "q1_scaling", "q1_error_vs_scale": "q1_error_vs_scale", "q1_feature_dim": "q1_feature_dim",
     "test_accuracy_overview": "q2_overview", "training-loss": "q2_training_loss",
@@ -50,7 +48,6 @@ CAPTIONS = {
     "val_similarities": "q3_similarities", "test_table": "q3_test_table",
     "lr_overlay_max": "q2_lr_overlay", "lr_overlay_none": "q2_lr_overlay", "per_class_accuracy": "q2_per_class",
     "confusion_matrix": "q2_confusion", "published_spread": "q2_published_spread",
-    "q3_published_spread": "q3_published_spread",
 }
 
 
