@@ -21,10 +21,10 @@ include: "workflow/rules/report.smk"  # last: it reports on the questions includ
 
 
 rule all:
+    default_target: True
     input:
         q1_final_outputs(),
         q2_final_outputs(),
         q3_final_outputs(),
         rules.report.output,
         rules.run_config.output,
-    default_target: True

@@ -39,14 +39,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
+import memory
 import numpy as np
 import torch
 from torch import nn
 
-import memory
 from harness import REPO, copy_workflow, snakemake_cmd
 from harness import tiny_config as quick_pipeline_config
 from hw2repro import provenance, runtime
@@ -57,6 +58,7 @@ from hw2repro.q2 import synthetic as synthetic_oct
 from hw2repro.q2 import train as cnn_training
 from hw2repro.q2.train import Q2Settings
 from hw2repro.q3.dataset import load_split
+
 SECTIONS = ("q2-loop", "noop", "dag", "q3", "memory", "pipeline")
 
 # Targets of the issue (2-core machine).
@@ -67,9 +69,17 @@ TARGET_PARALLEL_SPEEDUP = 1.6
 
 # The paper run (config/paper.yaml on the real data), for the cost estimate.
 PAPER = {
-    "q2_train": 97_477, "q2_runs": 3 * 2 * 5, "q2_epochs": 15,
-    "q3_clips": 13_100, "q3_train": 9_825, "q3_val": 655, "q3_test": 2_620, "q3_epochs": 15,
-    "q3_n_frames": 2754, "q3_batch": 64, "q3_eval_batch": 16,
+    "q2_train": 97_477,
+    "q2_runs": 3 * 2 * 5,
+    "q2_epochs": 15,
+    "q3_clips": 13_100,
+    "q3_train": 9_825,
+    "q3_val": 655,
+    "q3_test": 2_620,
+    "q3_epochs": 15,
+    "q3_n_frames": 2754,
+    "q3_batch": 64,
+    "q3_eval_batch": 16,
 }
 LJ_MEAN_SECONDS = 6.57  # LJ Speech 1.1: 23.9 h over 13,100 clips
 LJ_SAMPLE_RATE = 22_050
@@ -102,10 +112,14 @@ def machine_info(threads: Optional[int] = None) -> dict:
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "platform": platform.platform(),
         "hostname": platform.node(),
-        "versions": {"python": sys.version.split()[0], "torch": torch.__version__, "numpy": np.__version__,
-                     "snakemake": _version("snakemake")},
+        "versions": {
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "snakemake": _version("snakemake"),
+        },
         "git": provenance.git_info(REPO),
-        "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "timestamp": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "loadavg_start": list(os.getloadavg()),
     }
     if torch.cuda.is_available():
@@ -113,8 +127,9 @@ def machine_info(threads: Optional[int] = None) -> dict:
     return info
 
 
-def figure(name: str, value, unit: str = "", target: Optional[str] = None, met: Optional[bool] = None,
-           note: str = "") -> dict:
+def figure(
+    name: str, value, unit: str = "", target: Optional[str] = None, met: Optional[bool] = None, note: str = ""
+) -> dict:
     """One row of the summary table."""
     return {"figure": name, "value": value, "unit": unit, "target": target, "met": met, "note": note}
 
@@ -136,8 +151,15 @@ def layer_macs(model: nn.Module, input_shape=(1, 784)) -> list[dict]:
         else:
             macs = module.in_features * module.out_features
             kind = "linear"
-        rows.append({"layer": names[module], "kind": kind, "macs": int(macs),
-                     "output_shape": list(output.shape[1:]), "batch": int(batch)})
+        rows.append(
+            {
+                "layer": names[module],
+                "kind": kind,
+                "macs": int(macs),
+                "output_shape": list(output.shape[1:]),
+                "batch": int(batch),
+            }
+        )
 
     names = {m: n for n, m in model.named_modules()}
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
@@ -233,27 +255,41 @@ def homework_loop(settings: Q2Settings, data_np: dict) -> dict:
             train_losses.append(loss.item())
         curve.append(torch.tensor(train_losses).mean().item())
         val_accs.append(_homework_evaluate(model, dev_X, dev_y))
-    return {"model": model, "train_loss": curve, "val_acc": val_accs,
-            "test_acc": _homework_evaluate(model, test_X, test_y)}
+    return {
+        "model": model,
+        "train_loss": curve,
+        "val_acc": val_accs,
+        "test_acc": _homework_evaluate(model, test_X, test_y),
+    }
 
 
 def pipeline_loop(settings: Q2Settings, data_np: dict) -> dict:
     """The pipeline's loop, as the q2_train job calls it (tensors built from the same arrays)."""
     out = cnn_training.train(settings, octmnist.as_tensors(data_np, torch.device("cpu")), log=lambda m: None)
-    return {"model": out["model"], "train_loss": [e["train_loss"] for e in out["epochs"]],
-            "val_acc": [e["val_acc"] for e in out["epochs"]], "test_acc": out["test_acc"]}
+    return {
+        "model": out["model"],
+        "train_loss": [e["train_loss"] for e in out["epochs"]],
+        "val_acc": [e["val_acc"] for e in out["epochs"]],
+        "test_acc": out["test_acc"],
+    }
 
 
 def same_results(a: dict, b: dict) -> dict:
     """Bit-for-bit comparison of two loops' outcomes."""
     sa, sb = a["model"].state_dict(), b["model"].state_dict()
     tensors_equal = list(sa) == list(sb) and all(torch.equal(sa[k], sb[k]) for k in sa)
-    return {"weights_identical": bool(tensors_equal),
-            "train_loss_identical": a["train_loss"] == b["train_loss"],
-            "val_acc_identical": a["val_acc"] == b["val_acc"],
-            "test_acc_identical": a["test_acc"] == b["test_acc"],
-            "identical": bool(tensors_equal and a["train_loss"] == b["train_loss"]
-                              and a["val_acc"] == b["val_acc"] and a["test_acc"] == b["test_acc"])}
+    return {
+        "weights_identical": bool(tensors_equal),
+        "train_loss_identical": a["train_loss"] == b["train_loss"],
+        "val_acc_identical": a["val_acc"] == b["val_acc"],
+        "test_acc_identical": a["test_acc"] == b["test_acc"],
+        "identical": bool(
+            tensors_equal
+            and a["train_loss"] == b["train_loss"]
+            and a["val_acc"] == b["val_acc"]
+            and a["test_acc"] == b["test_acc"]
+        ),
+    }
 
 
 def _timed(fn: Callable, seed: int, *args) -> tuple[float, dict]:
@@ -302,7 +338,7 @@ def step_profile(settings: Q2Settings, data_np: dict, seed: int, n_steps: int = 
     X = torch.from_numpy(data_np["train"][0])
     y = torch.from_numpy(data_np["train"][1])
     batches = cnn_training.epoch_permutation(X.shape[0]).split(settings.batch_size)
-    warm_up, profiled = batches[:20], batches[20:20 + n_steps]
+    warm_up, profiled = batches[:20], batches[20 : 20 + n_steps]
     for idx in warm_up:
         step(X[idx], y[idx])
     with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -312,20 +348,36 @@ def step_profile(settings: Q2Settings, data_np: dict, seed: int, n_steps: int = 
     total = sum(e.self_cpu_time_total for e in events)
     ops = [e for e in events if e.key.startswith("aten::")]
     ops.sort(key=lambda e: e.self_cpu_time_total, reverse=True)
-    return {"n_steps": len(profiled), "self_cpu_us_per_step": total / len(profiled),
-            "top_ops": [{"op": e.key, "share": e.self_cpu_time_total / total,
-                         "us_per_call": e.self_cpu_time_total / max(e.count, 1)} for e in ops[:top]]}
+    return {
+        "n_steps": len(profiled),
+        "self_cpu_us_per_step": total / len(profiled),
+        "top_ops": [
+            {
+                "op": e.key,
+                "share": e.self_cpu_time_total / total,
+                "us_per_call": e.self_cpu_time_total / max(e.count, 1),
+            }
+            for e in ops[:top]
+        ],
+    }
 
 
-def bench_q2_loop(quick: bool = False, rounds: Optional[int] = None, n_train: Optional[int] = None,
-                  pooling: str = "max", seed: int = 42, log=print) -> dict:
+def bench_q2_loop(
+    quick: bool = False,
+    rounds: Optional[int] = None,
+    n_train: Optional[int] = None,
+    pooling: str = "max",
+    seed: int = 42,
+    log=print,
+) -> dict:
     """Pipeline loop vs homework-style loop vs arithmetic limit, one thread, side by side."""
     threads = runtime.configure_threads(1)
     runtime.enable_determinism()
     n_train = n_train or (2000 if quick else 12000)  # 12,000: the default config's training set
     rounds = rounds or (1 if quick else 3)
-    arrays = synthetic_oct.generate(n_train=n_train, n_val=1500 if not quick else 300, n_test=1000, seed=0,
-                                    faint_fraction=0.2, noise_looks=6.0)
+    arrays = synthetic_oct.generate(
+        n_train=n_train, n_val=1500 if not quick else 300, n_test=1000, seed=0, faint_fraction=0.2, noise_looks=6.0
+    )
     data_np = octmnist.load_oct_data(arrays)
     settings = Q2Settings(pooling=pooling, lr=0.01, seed=seed, epochs=1, batch_size=8)
     info = machine_info(threads)
@@ -365,9 +417,15 @@ def bench_q2_loop(quick: bool = False, rounds: Optional[int] = None, n_train: Op
         "section": "q2-loop",
         "quick": quick,
         "machine": info,
-        "settings": {**settings.as_dict(), "n_train": n_train, "n_val": len(data_np["dev"][1]),
-                     "n_test": len(data_np["test"][1]), "threads": threads, "rounds": rounds,
-                     "timed": "one epoch incl. model build, validation and test evaluation (as a job runs it)"},
+        "settings": {
+            **settings.as_dict(),
+            "n_train": n_train,
+            "n_val": len(data_np["dev"][1]),
+            "n_test": len(data_np["test"][1]),
+            "threads": threads,
+            "rounds": rounds,
+            "timed": "one epoch incl. model build, validation and test evaluation (as a job runs it)",
+        },
         "seconds": times,
         "samples_per_s_best": sps,
         "speedup_best": speedup_best,
@@ -381,28 +439,64 @@ def bench_q2_loop(quick: bool = False, rounds: Optional[int] = None, n_train: Op
         "arithmetic_limit_samples_per_s": limit,
         "fraction_of_limit": sps["pipeline"] / limit,
         "figures": [
-            figure("Q2 loop throughput, pipeline", round(sps["pipeline"]), "samples/s",
-                   note=f"1 thread, batch 8, {pooling}-pooling, best of {rounds}"),
-            figure("Q2 loop throughput, homework-style", round(sps["homework"]), "samples/s",
-                   note="Dataset.__getitem__ + DataLoader(shuffle=True)"),
-            figure("Q2 loop speed-up over homework-style", round(speedup_best, 2), "x",
-                   f">= {TARGET_Q2_SPEEDUP}", speedup_best >= TARGET_Q2_SPEEDUP and check["identical"],
-                   f"median ratio {speedup_median:.2f}; identical weights: {check['identical']}"),
-            figure("Q2 identical results (same seed)", check["identical"], "", "True", check["identical"],
-                   "weights, loss curve, validation and test accuracy bit-for-bit"),
-            figure("Q2 forward+backward+SGD alone (no loop around it)", round(floor_sps), "samples/s",
-                   note=f"{floor_s * 1e3:.2f} ms per step on one fixed batch; the most a loop change can give: "
-                        f"{floor_sps / sps['homework']:.2f}x over the homework loop"),
-            figure("Q2 step: largest ops (self CPU time)",
-                   round(sum(o["share"] for o in profile_["top_ops"][:3]), 2), "share",
-                   note=", ".join(f"{o['op'].removeprefix('aten::')} {o['share']:.0%} ({o['us_per_call']:.0f} us/call)"
-                                  for o in profile_["top_ops"][:4])
-                   + "; fixed kernels: a faster one changes the bits"),
-            figure("Q2 arithmetic limit", round(limit), "samples/s",
-                   note=f"{flops['training_flops'] / 1e6:.2f} MFLOP/sample / {rate['gflops']:.1f} GFLOP/s "
-                        f"(1-thread {rate['n']}^3 matmul)"),
-            figure("Q2 pipeline loop / arithmetic limit", round(sps["pipeline"] / limit, 3), "",
-                   note="share of the matmul-rate limit reached at batch 8"),
+            figure(
+                "Q2 loop throughput, pipeline",
+                round(sps["pipeline"]),
+                "samples/s",
+                note=f"1 thread, batch 8, {pooling}-pooling, best of {rounds}",
+            ),
+            figure(
+                "Q2 loop throughput, homework-style",
+                round(sps["homework"]),
+                "samples/s",
+                note="Dataset.__getitem__ + DataLoader(shuffle=True)",
+            ),
+            figure(
+                "Q2 loop speed-up over homework-style",
+                round(speedup_best, 2),
+                "x",
+                f">= {TARGET_Q2_SPEEDUP}",
+                speedup_best >= TARGET_Q2_SPEEDUP and check["identical"],
+                f"median ratio {speedup_median:.2f}; identical weights: {check['identical']}",
+            ),
+            figure(
+                "Q2 identical results (same seed)",
+                check["identical"],
+                "",
+                "True",
+                check["identical"],
+                "weights, loss curve, validation and test accuracy bit-for-bit",
+            ),
+            figure(
+                "Q2 forward+backward+SGD alone (no loop around it)",
+                round(floor_sps),
+                "samples/s",
+                note=f"{floor_s * 1e3:.2f} ms per step on one fixed batch; the most a loop change can give: "
+                f"{floor_sps / sps['homework']:.2f}x over the homework loop",
+            ),
+            figure(
+                "Q2 step: largest ops (self CPU time)",
+                round(sum(o["share"] for o in profile_["top_ops"][:3]), 2),
+                "share",
+                note=", ".join(
+                    f"{o['op'].removeprefix('aten::')} {o['share']:.0%} ({o['us_per_call']:.0f} us/call)"
+                    for o in profile_["top_ops"][:4]
+                )
+                + "; fixed kernels: a faster one changes the bits",
+            ),
+            figure(
+                "Q2 arithmetic limit",
+                round(limit),
+                "samples/s",
+                note=f"{flops['training_flops'] / 1e6:.2f} MFLOP/sample / {rate['gflops']:.1f} GFLOP/s "
+                f"(1-thread {rate['n']}^3 matmul)",
+            ),
+            figure(
+                "Q2 pipeline loop / arithmetic limit",
+                round(sps["pipeline"] / limit, 3),
+                "",
+                note="share of the matmul-rate limit reached at batch 8",
+            ),
         ],
     }
     result["machine"]["loadavg_end"] = list(os.getloadavg())
@@ -417,8 +511,9 @@ def run_timed(cmd: list[str], cwd: Path, timeout: float = 7200) -> tuple[float, 
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     dt = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed in {cwd} ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
-                           f"{proc.stderr[-5000:]}")
+        raise RuntimeError(
+            f"{' '.join(cmd)} failed in {cwd} ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
     return dt, proc
 
 
@@ -437,16 +532,25 @@ def time_dry_run(workdir: Path, extra: tuple[str, ...] = (), repeats: int = 3) -
         dt, proc = run_timed(snakemake_cmd("-n", *extra), workdir, timeout=600)
         times.append(dt)
         jobs = parse_job_count(proc.stdout + proc.stderr)
-    return {"workdir": str(workdir), "args": ["-n", *extra], "seconds": times, "median_s": statistics.median(times),
-            "min_s": min(times), "jobs_pending": jobs, "up_to_date": jobs == 0}
+    return {
+        "workdir": str(workdir),
+        "args": ["-n", *extra],
+        "seconds": times,
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "jobs_pending": jobs,
+        "up_to_date": jobs == 0,
+    }
 
 
 def noop_figures(noop: dict, label: str) -> list[dict]:
     ok = noop["up_to_date"] and noop["median_s"] < TARGET_NOOP_S
-    note = (f"{label}; median of {len(noop['seconds'])}, first {noop['seconds'][0]:.2f} s"
-            + ("" if noop["up_to_date"] else f"; NOT up to date: {noop['jobs_pending']} jobs pending"))
-    return [figure(f"no-op snakemake -n ({label})", round(noop["median_s"], 2), "s", f"< {TARGET_NOOP_S:g} s",
-                   ok, note)]
+    note = f"{label}; median of {len(noop['seconds'])}, first {noop['seconds'][0]:.2f} s" + (
+        "" if noop["up_to_date"] else f"; NOT up to date: {noop['jobs_pending']} jobs pending"
+    )
+    return [
+        figure(f"no-op snakemake -n ({label})", round(noop["median_s"], 2), "s", f"< {TARGET_NOOP_S:g} s", ok, note)
+    ]
 
 
 def bench_noop(workdir: Optional[Path] = None, quick: bool = False, log=print) -> dict:
@@ -456,8 +560,13 @@ def bench_noop(workdir: Optional[Path] = None, quick: bool = False, log=print) -
     log(f"noop: snakemake -n in {workdir}")
     noop = time_dry_run(workdir, repeats=3)
     log(f"  {noop['seconds']} s, jobs pending {noop['jobs_pending']}")
-    out = {"section": "noop", "quick": quick, "machine": info, "dry_run": noop,
-           "figures": noop_figures(noop, "repository results" if workdir == REPO else str(workdir))}
+    out = {
+        "section": "noop",
+        "quick": quick,
+        "machine": info,
+        "dry_run": noop,
+        "figures": noop_figures(noop, "repository results" if workdir == REPO else str(workdir)),
+    }
     out["machine"]["loadavg_end"] = list(os.getloadavg())
     return out
 
@@ -471,10 +580,21 @@ def bench_dag(quick: bool = False, log=print) -> dict:
         for name, extra in (("paper", ("--configfile", "config/paper.yaml")), ("default", ())):
             rows[name] = time_dry_run(work, extra, repeats=2 if quick else 3)
             log(f"dag {name}: {rows[name]['seconds']} s, {rows[name]['jobs_pending']} jobs")
-    out = {"section": "dag", "quick": quick, "machine": info, "dry_runs": rows,
-           "figures": [figure(f"DAG build, {n} grid (snakemake -n, empty results)", round(r["median_s"], 2), "s",
-                              note=f"{r['jobs_pending']} jobs; median of {len(r['seconds'])}")
-                       for n, r in rows.items()]}
+    out = {
+        "section": "dag",
+        "quick": quick,
+        "machine": info,
+        "dry_runs": rows,
+        "figures": [
+            figure(
+                f"DAG build, {n} grid (snakemake -n, empty results)",
+                round(r["median_s"], 2),
+                "s",
+                note=f"{r['jobs_pending']} jobs; median of {len(r['seconds'])}",
+            )
+            for n, r in rows.items()
+        ],
+    }
     out["machine"]["loadavg_end"] = list(os.getloadavg())
     return out
 
@@ -495,8 +615,13 @@ def bench_pipeline(quick: bool = False, cores=(1, 2), keep: Optional[Path] = Non
             log(f"pipeline: snakemake --cores {n} {' '.join(extra)} in {work} (load {load0})")
             dt, proc = run_timed(snakemake_cmd("--cores", str(n), *extra), work)
             m = re.findall(r"(\d+) of (\d+) steps \(100%\) done", proc.stdout + proc.stderr)
-            runs[n] = {"seconds": dt, "jobs": int(m[-1][1]) if m else None, "loadavg_before": load0,
-                       "loadavg_after": list(os.getloadavg()), "args": ["--cores", str(n), *extra]}
+            runs[n] = {
+                "seconds": dt,
+                "jobs": int(m[-1][1]) if m else None,
+                "loadavg_before": load0,
+                "loadavg_after": list(os.getloadavg()),
+                "args": ["--cores", str(n), *extra],
+            }
             log(f"  {dt:.1f} s, {runs[n]['jobs']} jobs")
         last = base / f"cores{cores[-1]}"
         extra = ("--configfile", "bench.yaml") if quick else ()
@@ -508,16 +633,37 @@ def bench_pipeline(quick: bool = False, cores=(1, 2), keep: Optional[Path] = Non
     t1, t2 = runs[cores[0]]["seconds"], runs[cores[-1]]["seconds"]
     speedup = t1 / t2
     label = "reduced config (--quick)" if quick else "default config"
-    figs = [figure(f"pipeline wall time --cores {n}, {label}", round(r["seconds"], 1), "s",
-                   f"< {TARGET_PIPELINE_S:g} s" if not quick and n == cores[-1] else None,
-                   (r["seconds"] < TARGET_PIPELINE_S) if not quick and n == cores[-1] else None,
-                   f"{r['jobs']} jobs, from scratch") for n, r in runs.items()]
-    figs.append(figure(f"parallel speed-up --cores {cores[-1]} / --cores {cores[0]}, {label}", round(speedup, 2), "x",
-                       f">= {TARGET_PARALLEL_SPEEDUP}", (speedup >= TARGET_PARALLEL_SPEEDUP) if not quick else None,
-                       "not judged on the reduced config" if quick else ""))
+    figs = [
+        figure(
+            f"pipeline wall time --cores {n}, {label}",
+            round(r["seconds"], 1),
+            "s",
+            f"< {TARGET_PIPELINE_S:g} s" if not quick and n == cores[-1] else None,
+            (r["seconds"] < TARGET_PIPELINE_S) if not quick and n == cores[-1] else None,
+            f"{r['jobs']} jobs, from scratch",
+        )
+        for n, r in runs.items()
+    ]
+    figs.append(
+        figure(
+            f"parallel speed-up --cores {cores[-1]} / --cores {cores[0]}, {label}",
+            round(speedup, 2),
+            "x",
+            f">= {TARGET_PARALLEL_SPEEDUP}",
+            (speedup >= TARGET_PARALLEL_SPEEDUP) if not quick else None,
+            "not judged on the reduced config" if quick else "",
+        )
+    )
     figs += noop_figures(noop, f"finished run, {label}")
-    out = {"section": "pipeline", "quick": quick, "machine": info, "runs": {str(k): v for k, v in runs.items()},
-           "speedup": speedup, "noop_after_run": noop, "figures": figs}
+    out = {
+        "section": "pipeline",
+        "quick": quick,
+        "machine": info,
+        "runs": {str(k): v for k, v in runs.items()},
+        "speedup": speedup,
+        "noop_after_run": noop,
+        "figures": figs,
+    }
     out["machine"]["loadavg_end"] = list(os.getloadavg())
     return out
 
@@ -573,20 +719,37 @@ def bench_q3_features(quick: bool, log=print) -> list[dict]:
         clips = [0.1 * torch.randn(int(seconds * LJ_SAMPLE_RATE), generator=g) for _ in range(n)]
         features.log_mel(clips[0], n_frames)  # warm-up
         times = _best_time(lambda: [features.log_mel(c, n_frames) for c in clips], 2 if quick else 3)
-        rows.append({"shape": name, "clip_seconds": seconds, "n_frames": n_frames, "clips": n,
-                     "seconds": times, "clips_per_s": n / min(times)})
+        rows.append(
+            {
+                "shape": name,
+                "clip_seconds": seconds,
+                "n_frames": n_frames,
+                "clips": n,
+                "seconds": times,
+                "clips_per_s": n / min(times),
+            }
+        )
         log(f"  features {name}: {n / min(times):.0f} clips/s")
     return rows
 
 
-def bench_q3_model(decoder: str, shape: str, n_frames: int, train_batch: int, eval_batch: int,
-                   device: torch.device, quick: bool, log=print) -> dict:
+def bench_q3_model(
+    decoder: str,
+    shape: str,
+    n_frames: int,
+    train_batch: int,
+    eval_batch: int,
+    device: torch.device,
+    quick: bool,
+    log=print,
+) -> dict:
     from hw2repro.q3.models import greedy_decode
     from hw2repro.q3.train import teacher_forced_loss
 
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    model, audio, origin = _model_and_inputs(decoder, n_frames, max(train_batch, eval_batch), device,
-                                             use_trained=(shape == "default"))
+    model, audio, origin = _model_and_inputs(
+        decoder, n_frames, max(train_batch, eval_batch), device, use_trained=(shape == "default")
+    )
     text_len = model.cfg.text_len
     g = torch.Generator().manual_seed(1)
     text = torch.randint(3, 35, (train_batch, text_len), generator=g)
@@ -633,11 +796,21 @@ def bench_q3_model(decoder: str, shape: str, n_frames: int, train_batch: int, ev
     orig, cached = min(orig_times), min(cached_times)
     enc = min(enc_times)
     row = {
-        "decoder": decoder, "shape": shape, "device": provenance.device_description(device), "n_frames": n_frames,
-        "encoder_time": model.cfg.encoder_time, "inputs": origin, "threads": torch.get_num_threads(),
-        "train_batch": train_batch, "train_step_s": train_times, "train_samples_per_s": train_batch / min(train_times),
-        "eval_batch": eval_batch, "decode_steps": n_steps,
-        "encode_s": enc, "decode_s": orig_times, "decode_cached_s": cached_times,
+        "decoder": decoder,
+        "shape": shape,
+        "device": provenance.device_description(device),
+        "n_frames": n_frames,
+        "encoder_time": model.cfg.encoder_time,
+        "inputs": origin,
+        "threads": torch.get_num_threads(),
+        "train_batch": train_batch,
+        "train_step_s": train_times,
+        "train_samples_per_s": train_batch / min(train_times),
+        "eval_batch": eval_batch,
+        "decode_steps": n_steps,
+        "encode_s": enc,
+        "decode_s": orig_times,
+        "decode_cached_s": cached_times,
         # greedy decoding samples/s as the evaluation runs it: encoder once, then the decode loop
         "decode_samples_per_s": eval_batch / (enc + orig),
         "decode_cached_samples_per_s": eval_batch / (enc + cached),
@@ -650,9 +823,11 @@ def bench_q3_model(decoder: str, shape: str, n_frames: int, train_batch: int, ev
         "cached_logits_bitwise_identical": bool(torch.equal(ref_logits, new_logits)),
         "cached_max_abs_logit_diff": float((ref_logits - new_logits).abs().max()),
     }
-    log(f"  {decoder} {shape} {row['device']}: train {row['train_samples_per_s']:.1f} samples/s, decode "
+    log(
+        f"  {decoder} {shape} {row['device']}: train {row['train_samples_per_s']:.1f} samples/s, decode "
         f"{row['decode_samples_per_s']:.2f} samples/s (cached {row['decode_cached_samples_per_s']:.2f}), tokens "
-        f"identical {row['cached_tokens_identical']}, max |dlogit| {row['cached_max_abs_logit_diff']:.2e}")
+        f"identical {row['cached_tokens_identical']}, max |dlogit| {row['cached_max_abs_logit_diff']:.2e}"
+    )
     return row
 
 
@@ -694,31 +869,70 @@ def bench_q3(quick: bool = False, log=print) -> dict:
                 tb = PAPER["q3_batch"]
             for decoder in ("lstm", "transformer"):
                 models.append(bench_q3_model(decoder, shape, n_frames, tb, eb, device, quick, log))
-    flops = {f"{d}_{s}": q3_flops_per_sample(d, n) for d in ("lstm", "transformer")
-             for s, n in (("default", 400), ("paper", PAPER["q3_n_frames"]))}
-    figs = [figure(f"Q3 features, {r['shape']} clips ({r['clip_seconds']:g} s, {r['n_frames']} frames)",
-                   round(r["clips_per_s"], 1), "clips/s", note="1 thread, per-clip STFT") for r in feats]
+    flops = {
+        f"{d}_{s}": q3_flops_per_sample(d, n)
+        for d in ("lstm", "transformer")
+        for s, n in (("default", 400), ("paper", PAPER["q3_n_frames"]))
+    }
+    figs = [
+        figure(
+            f"Q3 features, {r['shape']} clips ({r['clip_seconds']:g} s, {r['n_frames']} frames)",
+            round(r["clips_per_s"], 1),
+            "clips/s",
+            note="1 thread, per-clip STFT",
+        )
+        for r in feats
+    ]
     for r in models:
         where = f"{r['decoder']}, {r['shape']} ({r['n_frames']} frames), {r['device'].split(':')[0]}"
-        figs.append(figure(f"Q3 training, {where}", round(r["train_samples_per_s"], 2), "samples/s",
-                           note=f"batch {r['train_batch']}, {r['threads']} thread(s)"))
-        figs.append(figure(f"Q3 greedy decoding without a cache (original), {where}",
-                           round(r["decode_samples_per_s"], 2), "samples/s",
-                           note=f"batch {r['eval_batch']}, {r['decode_steps']} steps, encoder included"))
-        figs.append(figure(f"Q3 greedy decoding with the KV cache (pipeline), {where}",
-                           round(r["decode_cached_samples_per_s"], 2),
-                           "samples/s", "tokens identical", r["cached_tokens_identical"],
-                           f"decode loop {r['kv_cache_decode_loop_speedup']:.2f}x faster; max |logit diff| "
-                           f"{r['cached_max_abs_logit_diff']:.1e}"))
+        figs.append(
+            figure(
+                f"Q3 training, {where}",
+                round(r["train_samples_per_s"], 2),
+                "samples/s",
+                note=f"batch {r['train_batch']}, {r['threads']} thread(s)",
+            )
+        )
+        figs.append(
+            figure(
+                f"Q3 greedy decoding without a cache (original), {where}",
+                round(r["decode_samples_per_s"], 2),
+                "samples/s",
+                note=f"batch {r['eval_batch']}, {r['decode_steps']} steps, encoder included",
+            )
+        )
+        figs.append(
+            figure(
+                f"Q3 greedy decoding with the KV cache (pipeline), {where}",
+                round(r["decode_cached_samples_per_s"], 2),
+                "samples/s",
+                "tokens identical",
+                r["cached_tokens_identical"],
+                f"decode loop {r['kv_cache_decode_loop_speedup']:.2f}x faster; max |logit diff| "
+                f"{r['cached_max_abs_logit_diff']:.1e}",
+            )
+        )
         steps = r["decode_step_s_by_prefix_length"]
         if steps:
             last = max(steps, key=int)
-            figs.append(figure(f"Q3 transformer decode step, prefix {last} / prefix 1, {where}",
-                               round(steps[last] / steps["1"], 2), "x",
-                               note=f"{steps['1'] * 1e3:.1f} ms -> {steps[last] * 1e3:.1f} ms per step (batch "
-                                    f"{r['eval_batch']}); the prefix is re-run at every step"))
-    out = {"section": "q3", "quick": quick, "machine": info, "features": feats, "models": models,
-           "flops_per_sample": flops, "figures": figs}
+            figs.append(
+                figure(
+                    f"Q3 transformer decode step, prefix {last} / prefix 1, {where}",
+                    round(steps[last] / steps["1"], 2),
+                    "x",
+                    note=f"{steps['1'] * 1e3:.1f} ms -> {steps[last] * 1e3:.1f} ms per step (batch "
+                    f"{r['eval_batch']}); the prefix is re-run at every step",
+                )
+            )
+    out = {
+        "section": "q3",
+        "quick": quick,
+        "machine": info,
+        "features": feats,
+        "models": models,
+        "flops_per_sample": flops,
+        "figures": figs,
+    }
     out["machine"]["loadavg_end"] = list(os.getloadavg())
     return out
 
@@ -750,9 +964,11 @@ def paper_cost_estimate(results: dict) -> Optional[dict]:
         target[f"q3_{r['decoder']}_eval_h"] = decoded / r["decode_cached_samples_per_s"] / 3600
         target[f"q3_{r['decoder']}_eval_uncached_h"] = decoded / r["decode_samples_per_s"] / 3600
     cores = q2["machine"].get("usable_cores") or 2
-    cpu["total_core_h"] = (cpu["q2_all_jobs_core_h"] + cpu["q3_features_core_h"]
-                           + sum(v for k, v in cpu.items() if k.startswith("q3_") and
-                                 (k.endswith("_train_h") or k.endswith("_eval_h"))))
+    cpu["total_core_h"] = (
+        cpu["q2_all_jobs_core_h"]
+        + cpu["q3_features_core_h"]
+        + sum(v for k, v in cpu.items() if k.startswith("q3_") and (k.endswith("_train_h") or k.endswith("_eval_h")))
+    )
     cpu["wall_h_on_this_machine"] = cpu["total_core_h"] / cores
     cpu["basis"] = f"measured per-sample rates at 1 thread on {q2['machine']['cpu']}, {cores} jobs side by side"
     if not gpu:
@@ -760,13 +976,17 @@ def paper_cost_estimate(results: dict) -> Optional[dict]:
         # H100 SXM: 67 TFLOP/s FP32 (no tensor cores); these small layers (width 200) reach a
         # fraction of it: the range uses 10 %-40 % of that peak.
         peak = 67e12
-        tot = sum(p["q3_epochs"] * p["q3_train"] * flops[f"{d}_paper"]["train_flops"]
-                  + (p["q3_epochs"] * p["q3_val"] + 2 * p["q3_test"]) * flops[f"{d}_paper"]["decode_cached_flops"]
-                  for d in ("lstm", "transformer"))
-        gpu = {"q3_flops_total": tot, "q3_h_at_40pct_fp32_peak": tot / (0.4 * peak) / 3600,
-               "q3_h_at_10pct_fp32_peak": tot / (0.1 * peak) / 3600,
-               "basis": "ESTIMATED from FLOPs (torch FlopCounterMode), H100 FP32 peak 67 TFLOP/s at 10-40 %; "
-                        "not measured"}
+        tot = sum(
+            p["q3_epochs"] * p["q3_train"] * flops[f"{d}_paper"]["train_flops"]
+            + (p["q3_epochs"] * p["q3_val"] + 2 * p["q3_test"]) * flops[f"{d}_paper"]["decode_cached_flops"]
+            for d in ("lstm", "transformer")
+        )
+        gpu = {
+            "q3_flops_total": tot,
+            "q3_h_at_40pct_fp32_peak": tot / (0.4 * peak) / 3600,
+            "q3_h_at_10pct_fp32_peak": tot / (0.1 * peak) / 3600,
+            "basis": "ESTIMATED from FLOPs (torch FlopCounterMode), H100 FP32 peak 67 TFLOP/s at 10-40 %; not measured",
+        }
     else:
         gpu["basis"] = "measured on " + next(r["device"] for r in q3["models"] if r["device"].startswith("cuda"))
     return {"cpu": cpu, "gpu": gpu, "paper": p}
@@ -790,10 +1010,15 @@ def write_summary(bench_dir: Path) -> Path:
     for f in sorted(bench_dir.glob("*.json")):
         if f.stem in SECTIONS:
             results[f.stem] = json.loads(f.read_text())
-    lines = ["# Benchmarks", "",
-             "Every figure measured by `make bench` (bench/run_benchmarks.py); ratios come from one run, "
-             "side by side, on the same data and threads. Conditions per section below the table.", "",
-             "| section | figure | value | target | met? | note |", "|---|---|---|---|---|---|"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Every figure measured by `make bench` (bench/run_benchmarks.py); ratios come from one run, "
+        "side by side, on the same data and threads. Conditions per section below the table.",
+        "",
+        "| section | figure | value | target | met? | note |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in SECTIONS:
         if name not in results:
             continue
@@ -803,38 +1028,52 @@ def write_summary(bench_dir: Path) -> Path:
             met = "" if fgr["met"] is None else ("yes" if fgr["met"] else "**no**")
             value = _fmt(fgr["value"]) + (f" {fgr['unit']}" if fgr["unit"] else "")
             lines.append(f"| {tag} | {fgr['figure']} | {value} | {fgr['target'] or ''} | {met} | {fgr['note']} |")
-    lines += ["", "## Conditions", "", "| section | when (UTC) | commit | CPU | cores | torch threads | torch | "
-              "snakemake | load avg (start → end) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Conditions",
+        "",
+        "| section | when (UTC) | commit | CPU | cores | torch threads | torch | snakemake | load avg (start → end) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name in SECTIONS:
         if name not in results:
             continue
         m = results[name]["machine"]
         commit = (m["git"]["commit"] or "?")[:10] + ("+dirty" if m["git"].get("dirty") else "")
         load = f"{m['loadavg_start'][0]:.2f} → {m.get('loadavg_end', ['?'])[0]:.2f}" if "loadavg_end" in m else ""
-        lines.append(f"| {name} | {m['timestamp']} | {commit} | {m['cpu']} ({m['cpu_isa']}) | {m['usable_cores']} | "
-                     f"{m['torch_threads']} | {m['versions']['torch']} | {m['versions']['snakemake']} | {load} |")
+        lines.append(
+            f"| {name} | {m['timestamp']} | {commit} | {m['cpu']} ({m['cpu_isa']}) | {m['usable_cores']} | "
+            f"{m['torch_threads']} | {m['versions']['torch']} | {m['versions']['snakemake']} | {load} |"
+        )
     cost = paper_cost_estimate(results)
     if cost:
         c, g = cost["cpu"], cost["gpu"]
-        lines += ["", "## What a paper run costs (config/paper.yaml)", "",
-                  f"CPU ({c['basis']}): Q2 {c['q2_per_job_h']:.2f} h per training job, "
-                  f"{c['q2_all_jobs_core_h']:.1f} core-hours for the 30 jobs; Q3 features "
-                  f"{c['q3_features_core_h']:.2f} core-hours; " +
-                  "; ".join(f"Q3 {d}: training {c.get(f'q3_{d}_train_h', float('nan')):.1f} h, evaluation "
-                            f"{c.get(f'q3_{d}_eval_h', float('nan')):.1f} h "
-                            f"with the KV cache ({c.get(f'q3_{d}_eval_uncached_h', float('nan')):.1f} h without)"
-                            for d in ("lstm", "transformer")) +
-                  f". Total {c['total_core_h']:.0f} core-hours, about {c['wall_h_on_this_machine']:.0f} h "
-                  f"wall on this machine.", "",
-                  "GPU: " + g["basis"] + ": " + ", ".join(f"{k} {_fmt(v)}" for k, v in g.items() if k != "basis")
-                  + "."]
+        lines += [
+            "",
+            "## What a paper run costs (config/paper.yaml)",
+            "",
+            f"CPU ({c['basis']}): Q2 {c['q2_per_job_h']:.2f} h per training job, "
+            f"{c['q2_all_jobs_core_h']:.1f} core-hours for the 30 jobs; Q3 features "
+            f"{c['q3_features_core_h']:.2f} core-hours; "
+            + "; ".join(
+                f"Q3 {d}: training {c.get(f'q3_{d}_train_h', float('nan')):.1f} h, evaluation "
+                f"{c.get(f'q3_{d}_eval_h', float('nan')):.1f} h "
+                f"with the KV cache ({c.get(f'q3_{d}_eval_uncached_h', float('nan')):.1f} h without)"
+                for d in ("lstm", "transformer")
+            )
+            + f". Total {c['total_core_h']:.0f} core-hours, about {c['wall_h_on_this_machine']:.0f} h "
+            f"wall on this machine.",
+            "",
+            "GPU: " + g["basis"] + ": " + ", ".join(f"{k} {_fmt(v)}" for k, v in g.items() if k != "basis") + ".",
+        ]
     out = bench_dir / "summary.md"
     out.write_text("\n".join(lines) + "\n")
     return out
 
 
-def run(sections, quick: bool, out_dir: Path, noop_dir: Optional[Path] = None, keep: Optional[Path] = None,
-        log=print) -> dict:
+def run(
+    sections, quick: bool, out_dir: Path, noop_dir: Optional[Path] = None, keep: Optional[Path] = None, log=print
+) -> dict:
     """Run the chosen sections in a fixed order, write each JSON as it finishes, then the summary."""
     out_dir.mkdir(parents=True, exist_ok=True)
     unknown = set(sections) - set(SECTIONS)

@@ -45,8 +45,17 @@ def config_for(n_clips: int, n_frames: int, batch: int = BATCH) -> dict:
     """Synthetic corpus of ``n_clips``, paper-size float32 features, one short LSTM run."""
     return {
         "data": {"ljspeech": {"source": "synthetic", "synthetic": {"n_clips": n_clips}}},
-        "q3": {"features": {"n_frames": n_frames, "dtype": "float32"}, "decoders": ["lstm"], "seeds": [42],
-               "epochs": 1, "batch_size": batch, "val_clips": 8, "test_clips": 8, "threads": 1, "allow_cuda": False},
+        "q3": {
+            "features": {"n_frames": n_frames, "dtype": "float32"},
+            "decoders": ["lstm"],
+            "seeds": [42],
+            "epochs": 1,
+            "batch_size": batch,
+            "val_clips": 8,
+            "test_clips": 8,
+            "threads": 1,
+            "allow_cuda": False,
+        },
     }
 
 
@@ -124,8 +133,18 @@ def exact_features_peak_mb(work: Path, n_frames: int) -> float:
     out = work / "exact" / "train.pt"
     out.parent.mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(work / "workflow")}
-    proc = subprocess.Popen([sys.executable, "-c", FEATURES_CHILD, str(work / "results" / "data" / "ljspeech.json"),
-                             str(n_frames), str(out)], cwd=work, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            FEATURES_CHILD,
+            str(work / "results" / "data" / "ljspeech.json"),
+            str(n_frames),
+            str(out),
+        ],
+        cwd=work,
+        env=env,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
@@ -138,8 +157,7 @@ def _du_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
 
-def measure_size(base: Path, n_clips: int, n_frames: int, log=print, timeout: float = 3600,
-                 batch: int = BATCH) -> dict:
+def measure_size(base: Path, n_clips: int, n_frames: int, log=print, timeout: float = 3600, batch: int = BATCH) -> dict:
     work = copy_workflow(base / f"clips{n_clips}_batch{batch}")
     (work / "memory.yaml").write_text(json.dumps(config_for(n_clips, n_frames, batch)))  # JSON is YAML
     args = ("--cores", "1", "--configfile", "memory.yaml")
@@ -161,7 +179,9 @@ def measure_size(base: Path, n_clips: int, n_frames: int, log=print, timeout: fl
         "n_clips": n_clips,
         "n_frames": n_frames,
         "batch": batch,
-        "q3_features_max_rss_mb": {s: _benchmark_max_rss(bench / f"features_{s}.tsv") for s in ("train", "val", "test")},
+        "q3_features_max_rss_mb": {
+            s: _benchmark_max_rss(bench / f"features_{s}.tsv") for s in ("train", "val", "test")
+        },
         "q3_features_train_peak_rss_exact_mb": exact_mb,
         "q3_train_rss_anon_peak_mb": anon_kb / 1024,
         "q3_train_max_rss_mb": _benchmark_max_rss(bench / "train_lstm_seed42.tsv"),
@@ -170,15 +190,18 @@ def measure_size(base: Path, n_clips: int, n_frames: int, log=print, timeout: fl
         "features_seconds": features_s,
         "train_seconds": time.perf_counter() - t0,
     }
-    log(f"memory: {n_clips} clips: q3_features max_rss {out['q3_features_max_rss_mb']} MB (train, exact: "
+    log(
+        f"memory: {n_clips} clips: q3_features max_rss {out['q3_features_max_rss_mb']} MB (train, exact: "
         f"{exact_mb:.0f} MB), q3_train RssAnon "
         f"{out['q3_train_rss_anon_peak_mb']:.0f} MB (max_rss {out['q3_train_max_rss_mb']} MB), features "
-        f"{out['features_disk_mb']:.0f} MB on disk")
+        f"{out['features_disk_mb']:.0f} MB on disk"
+    )
     return out
 
 
-def bench_memory(quick: bool = False, sizes=None, keep: Optional[Path] = None, log=print,
-                 machine_info=None, figure=None) -> dict:
+def bench_memory(
+    quick: bool = False, sizes=None, keep: Optional[Path] = None, log=print, machine_info=None, figure=None
+) -> dict:
     """Every size in a fresh workflow copy, one after the other (one core each, nothing beside)."""
     sizes = tuple(sizes or (QUICK_SIZES if quick else SIZES))
     base = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="hw2bench_memory_"))
@@ -198,26 +221,73 @@ def bench_memory(quick: bool = False, sizes=None, keep: Optional[Path] = None, l
     feat_ratio = feat[large["n_clips"]] / feat[small["n_clips"]]
     anon_ratio = anon[large["n_clips"]] / anon[small["n_clips"]]
     sizes_note = f"{', '.join(str(n) for n in sizes)} synthetic clips, {N_FRAMES} frames, float32"
-    figs = [
-        figure(f"q3_features peak RSS at {large['n_clips']} clips (Snakemake benchmark max_rss)",
-               round(feat[large["n_clips"]]), "MB", f"<= {TARGET_PEAK_MB}", feat[large["n_clips"]] <= TARGET_PEAK_MB,
-               sizes_note),
-        figure(f"q3_features peak RSS ratio {large['n_clips']} / {small['n_clips']} clips", round(feat_ratio, 3), "x",
-               f"<= {TARGET_RATIO}", feat_ratio <= TARGET_RATIO, "flat: chunks are written out, never the split"),
-        figure(f"q3_features (train split) exact peak RSS ratio {large['n_clips']} / {small['n_clips']} clips",
-               round(exact_ratio, 3), "x", f"<= {TARGET_RATIO}", exact_ratio <= TARGET_RATIO,
-               f"kernel ru_maxrss of the same work: {round(exact[small['n_clips']])} -> {round(exact[large['n_clips']])} MB"),
-        figure(f"q3_train peak RssAnon at {large['n_clips']} clips", round(anon[large["n_clips"]]), "MB",
-               f"<= {TARGET_PEAK_MB}", anon[large["n_clips"]] <= TARGET_PEAK_MB,
-               f"batch {BATCH}, 1 epoch over the whole training split, LSTM; sampled every {SAMPLE_S} s"),
-        figure(f"q3_train peak RssAnon ratio {large['n_clips']} / {small['n_clips']} clips", round(anon_ratio, 3), "x",
-               f"<= {TARGET_RATIO}", anon_ratio <= TARGET_RATIO, "features memory-mapped (page cache, not RssAnon)"),
-        figure(f"q3_train peak RssAnon at the paper's batch {PAPER_BATCH}, {paper['n_clips']} clips",
-               round(paper["q3_train_rss_anon_peak_mb"]), "MB", None, None,
-               "activations (encoder self-attention over 1,377 steps) grow with the batch, not with the corpus"),
-    ] if figure else []
-    out = {"section": "memory", "quick": quick, "machine": info, "sizes": list(sizes), "runs": runs, "paper_batch": paper,
-           "features_rss_ratio": feat_ratio, "features_exact_ratio": exact_ratio, "train_anon_ratio": anon_ratio, "figures": figs}
+    figs = (
+        [
+            figure(
+                f"q3_features peak RSS at {large['n_clips']} clips (Snakemake benchmark max_rss)",
+                round(feat[large["n_clips"]]),
+                "MB",
+                f"<= {TARGET_PEAK_MB}",
+                feat[large["n_clips"]] <= TARGET_PEAK_MB,
+                sizes_note,
+            ),
+            figure(
+                f"q3_features peak RSS ratio {large['n_clips']} / {small['n_clips']} clips",
+                round(feat_ratio, 3),
+                "x",
+                f"<= {TARGET_RATIO}",
+                feat_ratio <= TARGET_RATIO,
+                "flat: chunks are written out, never the split",
+            ),
+            figure(
+                f"q3_features (train split) exact peak RSS ratio {large['n_clips']} / {small['n_clips']} clips",
+                round(exact_ratio, 3),
+                "x",
+                f"<= {TARGET_RATIO}",
+                exact_ratio <= TARGET_RATIO,
+                f"kernel ru_maxrss of the same work: {round(exact[small['n_clips']])} -> "
+                f"{round(exact[large['n_clips']])} MB",
+            ),
+            figure(
+                f"q3_train peak RssAnon at {large['n_clips']} clips",
+                round(anon[large["n_clips"]]),
+                "MB",
+                f"<= {TARGET_PEAK_MB}",
+                anon[large["n_clips"]] <= TARGET_PEAK_MB,
+                f"batch {BATCH}, 1 epoch over the whole training split, LSTM; sampled every {SAMPLE_S} s",
+            ),
+            figure(
+                f"q3_train peak RssAnon ratio {large['n_clips']} / {small['n_clips']} clips",
+                round(anon_ratio, 3),
+                "x",
+                f"<= {TARGET_RATIO}",
+                anon_ratio <= TARGET_RATIO,
+                "features memory-mapped (page cache, not RssAnon)",
+            ),
+            figure(
+                f"q3_train peak RssAnon at the paper's batch {PAPER_BATCH}, {paper['n_clips']} clips",
+                round(paper["q3_train_rss_anon_peak_mb"]),
+                "MB",
+                None,
+                None,
+                "activations (encoder self-attention over 1,377 steps) grow with the batch, not with the corpus",
+            ),
+        ]
+        if figure
+        else []
+    )
+    out = {
+        "section": "memory",
+        "quick": quick,
+        "machine": info,
+        "sizes": list(sizes),
+        "runs": runs,
+        "paper_batch": paper,
+        "features_rss_ratio": feat_ratio,
+        "features_exact_ratio": exact_ratio,
+        "train_anon_ratio": anon_ratio,
+        "figures": figs,
+    }
     if info:
         out["machine"]["loadavg_end"] = list(os.getloadavg())
     return out

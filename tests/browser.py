@@ -20,9 +20,19 @@ import matplotlib.image as mpimg
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--disable-quic", "--disable-extensions", "--mute-audio", "--allow-file-access-from-files",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-extensions",
+    "--mute-audio",
+    "--allow-file-access-from-files",
     # no name resolves: a page that needed the network would show broken images
     "--host-resolver-rules=MAP * ~NOTFOUND",
     "--virtual-time-budget=30000",
@@ -46,8 +56,9 @@ def run_browser(chromium: str, profile: Path, *args: str) -> subprocess.Complete
     profile.mkdir(parents=True, exist_ok=True)
     overridden = {a.split("=")[0] for a in args if a.startswith("--")}
     flags = [f for f in BROWSER_FLAGS if f.split("=")[0] not in overridden]
-    proc = subprocess.run([chromium, *flags, f"--user-data-dir={profile}", *args], capture_output=True,
-                          text=True, timeout=180)
+    proc = subprocess.run(
+        [chromium, *flags, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=180
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
@@ -110,9 +121,11 @@ def frame_page(tmp: Path, target: Path, width: int, height: int, script: str, na
     page = tmp / f"{name}-{width}.html"
     page.write_text(
         '<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{margin:0;background:#888}'
-        f'iframe{{border:0;width:{width}px;height:{height}px;display:block;background:#fff}}</style></head><body>'
+        f"iframe{{border:0;width:{width}px;height:{height}px;display:block;background:#fff}}</style></head><body>"
         f'<iframe id="frame" src="{target.resolve().as_uri()}"></iframe><pre id="result">pending</pre>'
-        f"<script>{script}</script></body></html>", encoding="utf-8")
+        f"<script>{script}</script></body></html>",
+        encoding="utf-8",
+    )
     return page
 
 
@@ -133,8 +146,13 @@ def screenshot_at(chromium: str, tmp: Path, target: Path, width: int, height: in
     """A screenshot of ``target`` framed at ``width``, cropped to it (the window is at least 500 wide)."""
     page = frame_page(tmp, target, width, height, "", "shot")
     window = max(width, 500)
-    run_browser(chromium, tmp / f"profile-shot-{width}", f"--window-size={window},{height}", f"--screenshot={shot}",
-                page.as_uri())
+    run_browser(
+        chromium,
+        tmp / f"profile-shot-{width}",
+        f"--window-size={window},{height}",
+        f"--screenshot={shot}",
+        page.as_uri(),
+    )
     if window != width:
         mpimg.imsave(shot, mpimg.imread(shot)[:, :width])
     return shot
@@ -166,8 +184,9 @@ def snakemake_report_frame(chromium: str, tmp: Path, report_html: Path) -> dict:
     # has loaded (about one run in three with the .zip); a dump is retried, never a result faked: the
     # result is only ever what the compiled page itself posted.
     for attempt in range(6):
-        dom = run_browser(chromium, tmp / f"profile-smk-{attempt}", "--virtual-time-budget=300000", "--dump-dom",
-                          page.as_uri()).stdout
+        dom = run_browser(
+            chromium, tmp / f"profile-smk-{attempt}", "--virtual-time-budget=300000", "--dump-dom", page.as_uri()
+        ).stdout
         if '<pre id="result">pending</pre>' not in dom:
             break
     return read_result(dom)

@@ -12,6 +12,7 @@ import yaml
 # one definition each, shared with the benchmark suite: what a run needs, how Snakemake is called,
 # and the tiny config (config/tiny.yaml)
 from harness import REPO, copy_workflow, snakemake_cmd, tiny_config
+
 SNAKEMAKE = snakemake_cmd()
 
 

@@ -40,7 +40,7 @@ def serve_bytes(files: dict[str, bytes], honour_range: bool = True, cut_after: i
             if cut_after is not None:
                 self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(body[start:] if cut_after is None else body[start:start + cut_after])
+            self.wfile.write(body[start:] if cut_after is None else body[start : start + cut_after])
             if cut_after is not None:
                 self.close_connection = True
 

@@ -6,11 +6,10 @@ import pytest
 import torch
 
 import benchmarks
+from conftest import make_octmnist_arrays
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
 from hw2repro.q2.train import Q2Settings
-
-from conftest import make_octmnist_arrays
 
 
 def hand_macs(pooling):
@@ -59,19 +58,30 @@ def test_homework_loop_and_pipeline_loop_agree_bit_for_bit():
 
 
 def test_parse_job_count():
-    assert benchmarks.parse_job_count("Building DAG of jobs...\nNothing to be done (all requested files are present") == 0
+    assert (
+        benchmarks.parse_job_count("Building DAG of jobs...\nNothing to be done (all requested files are present") == 0
+    )
     stats = "Job stats:\njob        count\n-------  -------\nall          1\nq2_train    30\ntotal       31\n"
     assert benchmarks.parse_job_count(stats) == 31
     assert benchmarks.parse_job_count("no table here") is None
 
 
 def test_summary_table_from_section_files(tmp_path):
-    machine = {"cpu": "X", "cpu_isa": "AVX2", "usable_cores": 2, "torch_threads": 1, "timestamp": "t",
-               "versions": {"torch": "2", "snakemake": "9"}, "git": {"commit": "abc", "dirty": False},
-               "loadavg_start": [1.0, 1, 1], "loadavg_end": [2.0, 2, 2]}
+    machine = {
+        "cpu": "X",
+        "cpu_isa": "AVX2",
+        "usable_cores": 2,
+        "torch_threads": 1,
+        "timestamp": "t",
+        "versions": {"torch": "2", "snakemake": "9"},
+        "git": {"commit": "abc", "dirty": False},
+        "loadavg_start": [1.0, 1, 1],
+        "loadavg_end": [2.0, 2, 2],
+    }
     fig = benchmarks.figure("no-op snakemake -n", 1.25, "s", "< 3 s", True, "median")
-    (tmp_path / "noop.json").write_text(json.dumps({"section": "noop", "quick": False, "machine": machine,
-                                                    "figures": [fig]}))
+    (tmp_path / "noop.json").write_text(
+        json.dumps({"section": "noop", "quick": False, "machine": machine, "figures": [fig]})
+    )
     (tmp_path / "other.json").write_text("{}")  # not a section: ignored
     text = benchmarks.write_summary(tmp_path).read_text()
     assert "| noop | no-op snakemake -n | 1.25 s | < 3 s | yes | median |" in text

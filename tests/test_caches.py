@@ -11,17 +11,16 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import REPO
 from hw2repro import io, plotting
 from hw2repro.checkpoint import EpochCheckpoint
 from hw2repro.errors import InputError
 from hw2repro.io import save_torch
 from hw2repro.q2 import figures as q2_figures
 from hw2repro.q3 import dataset
-from hw2repro.q3.models import ModelConfig
 from hw2repro.q3 import train as AT
+from hw2repro.q3.models import ModelConfig
 from hw2repro.runtime import setup_job
-
-from conftest import REPO
 
 
 def features_blob(n=64, n_mels=80, n_frames=50, seed=0) -> dict:
@@ -31,9 +30,15 @@ def features_blob(n=64, n_mels=80, n_frames=50, seed=0) -> dict:
     tokens[:, 0] = 0
     tokens[:, 1:20] = torch.from_numpy(rng.integers(4, 35, (n, 19)))
     tokens[:, 20] = 1
-    return {"features": torch.from_numpy(rng.uniform(-1.5, 1.5, (n, n_mels, n_frames)).astype(np.float32)),
-            "tokens": tokens, "ids": [f"C{i}" for i in range(n)], "texts": ["x"] * n, "n_frames": n_frames,
-            "source": "test", "synthetic": True}
+    return {
+        "features": torch.from_numpy(rng.uniform(-1.5, 1.5, (n, n_mels, n_frames)).astype(np.float32)),
+        "tokens": tokens,
+        "ids": [f"C{i}" for i in range(n)],
+        "texts": ["x"] * n,
+        "n_frames": n_frames,
+        "source": "test",
+        "synthetic": True,
+    }
 
 
 def one_line(excinfo, *needles):
@@ -57,7 +62,7 @@ def test_overwritten_features_bytes_are_found_on_load(tmp_path):
     save_torch(path, features_blob())
     raw = bytearray(path.read_bytes())
     middle = len(raw) // 2  # inside the features storage (it is most of the file)
-    raw[middle:middle + 4096] = np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes()
+    raw[middle : middle + 4096] = np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes()
     path.write_bytes(bytes(raw))
     with pytest.raises(InputError) as err:
         dataset.load_split(path)
@@ -80,8 +85,10 @@ def test_an_intact_file_loads(tmp_path):
 
 def test_training_stops_at_the_first_non_finite_loss():
     setup_job(3, 1, allow_cuda=False)
-    clean = {s: dataset.SplitData(b["features"], b["tokens"], b["ids"], b["texts"], b["n_frames"])
-             for s, b in (("train", features_blob(16)), ("val", features_blob(4)), ("test", features_blob(4)))}
+    clean = {
+        s: dataset.SplitData(b["features"], b["tokens"], b["ids"], b["texts"], b["n_frames"])
+        for s, b in (("train", features_blob(16)), ("val", features_blob(4)), ("test", features_blob(4)))
+    }
     clean["train"].features[9, 3, 7] = float("nan")  # in the second batch of the unshuffled order
     model = ModelConfig(decoder="lstm", hidden_dim=16, n_heads=2, feed_forward_dim=32)
     settings = AT.TrainSettings(model=model, epochs=2, batch_size=8)
@@ -107,8 +114,12 @@ with atomic_path(sys.argv[1]) as tmp:
 
 def killed_mid_write(path):
     """SIGKILL a real process inside ``atomic_path(path)``; return the temporary it left."""
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path), str(REPO / "workflow")],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(path), str(REPO / "workflow")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     tmp = Path(proc.stdout.readline().strip())
     proc.kill()
     proc.wait(timeout=30)
@@ -135,8 +146,13 @@ def test_a_kill_during_a_checkpoint_write_leaves_no_hidden_file(tmp_path):
 
 
 def test_overview_figure_is_byte_identical_and_leaves_the_global_rng_alone(tmp_path):
-    runs = pd.DataFrame({"pooling": ["max"] * 4 + ["none"] * 4, "lr": [0.1, 0.1, 0.01, 0.01] * 2,
-                         "test_acc": [0.8, 0.82, 0.7, 0.71, 0.75, 0.77, 0.6, 0.62]})
+    runs = pd.DataFrame(
+        {
+            "pooling": ["max"] * 4 + ["none"] * 4,
+            "lr": [0.1, 0.1, 0.01, 0.01] * 2,
+            "test_acc": [0.8, 0.82, 0.7, 0.71, 0.75, 0.77, 0.6, 0.62],
+        }
+    )
     refs = pd.DataFrame({"pooling": ["max", "none"], "lr": [0.1, 0.1], "test_acc": [0.81, 0.76]})
     np.random.seed(123)
     before = np.random.get_state()[1].copy()

@@ -5,14 +5,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from conftest import make_octmnist_arrays
 from hw2repro import runtime
+from hw2repro.checkpoint import EpochCheckpoint
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
 from hw2repro.q2 import train as cnn_training
-from hw2repro.checkpoint import EpochCheckpoint
 from hw2repro.q2.train import Q2Settings
-
-from conftest import make_octmnist_arrays
 
 
 @pytest.mark.parametrize("pooling", ["max", "none"])

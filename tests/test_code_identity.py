@@ -9,7 +9,6 @@ Snakemake what it would re-run.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import shutil
@@ -52,8 +51,9 @@ for script in sys.argv[1:]:
 def loaded_package_files() -> dict[str, set[str]]:
     """script name -> the hw2repro files (relative to the repository) its imports load."""
     env = {"PYTHONPATH": str(REPO / "workflow"), "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, "-c", IMPORT_PROBE, *map(str, SCRIPTS)], capture_output=True, text=True,
-                          env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE, *map(str, SCRIPTS)], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     out = {}
     for line in proc.stdout.splitlines():
@@ -69,10 +69,14 @@ def test_derived_code_inputs_are_what_the_script_really_imports(script, loaded_p
 
 
 def test_the_tokenizer_is_a_code_input_of_training_and_figures_are_not():
-    train = {p.relative_to(PACKAGE).as_posix() for p in code_identity.script_modules(REPO / "workflow/scripts/q3_train.py")}
+    train = {
+        p.relative_to(PACKAGE).as_posix() for p in code_identity.script_modules(REPO / "workflow/scripts/q3_train.py")
+    }
     assert "q3/text.py" in train  # decode() writes predictions.txt
     assert not any(p.endswith("figures.py") or p.startswith("report/") for p in train)
-    q2 = {p.relative_to(PACKAGE).as_posix() for p in code_identity.script_modules(REPO / "workflow/scripts/q2_train.py")}
+    q2 = {
+        p.relative_to(PACKAGE).as_posix() for p in code_identity.script_modules(REPO / "workflow/scripts/q2_train.py")
+    }
     assert not any(p.startswith(("q1/", "q3/")) for p in q2)
 
 
@@ -88,8 +92,9 @@ def test_fingerprint_covers_the_closure_and_ignores_the_location(tmp_path):
             with open(root / "hw2repro" / edit, "a") as fh:
                 fh.write("\n# an edit\n")
         env = {"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}
-        return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
-                              check=True, timeout=120).stdout.strip()
+        return subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True, timeout=120
+        ).stdout.strip()
 
     assert fingerprint_in(tmp_path / "a") == fp  # a copy elsewhere: same identity
     assert fingerprint_in(tmp_path / "b", "q2/model.py") != fp  # imported by train: a code change
@@ -118,8 +123,13 @@ def test_a_q2_checkpoint_written_by_other_code_is_not_resumed(tmp_path):
     resume = tmp_path / "resume.pt"
 
     def train(epochs: int) -> str:
-        proc = subprocess.run([sys.executable, "-c", CHECKPOINT_PROBE, str(epochs), str(resume)],
-                              capture_output=True, text=True, env=env, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", CHECKPOINT_PROBE, str(epochs), str(resume)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
@@ -172,12 +182,25 @@ def test_a_copied_checkout_is_up_to_date(moved_run, tiny_run):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module", ["q3/text.py", "q2/figures.py", "q2/model.py", "io.py", "q3/corpus/espeak.py",
-                                    "report/html.py", "code_identity.py"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "q3/text.py",
+        "q2/figures.py",
+        "q2/model.py",
+        "io.py",
+        "q3/corpus/espeak.py",
+        "report/html.py",
+        "code_identity.py",
+    ],
+)
 def test_editing_a_module_plans_exactly_the_rules_that_import_it(moved_run, module):
     scripts = moved_run / "workflow" / "scripts"
-    importers = {rule for rule, script in script_rules(moved_run).items()
-                 if module in {p.relative_to(PACKAGE).as_posix() for p in code_identity.script_modules(scripts / script)}}
+    importers = {
+        rule
+        for rule, script in script_rules(moved_run).items()
+        if module in {p.relative_to(PACKAGE).as_posix() for p in code_identity.script_modules(scripts / script)}
+    }
     assert importers  # every module here is imported by some rule's script
     path = moved_run / "workflow" / "hw2repro" / module
     original = path.read_text()
@@ -212,13 +235,15 @@ def test_the_workflow_runs_as_a_snakemake_module(tmp_path):
         "    config:\n        config\n\n\n"
         "use rule * from hw2 as hw2_*\n"
     )
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=host, capture_output=True,
-                          text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2"], cwd=host, capture_output=True, text=True, timeout=900
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert (host / "results" / "report" / "index.html").stat().st_size > 10_000
     assert (host / "results" / "q3" / "runs" / "lstm_seed42" / "model.pt").exists()
-    again = subprocess.run([sys.executable, "-m", "snakemake", "-n"], cwd=host, capture_output=True, text=True,
-                           timeout=300)
+    again = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n"], cwd=host, capture_output=True, text=True, timeout=300
+    )
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
@@ -227,8 +252,19 @@ def test_directory_runs_the_workflow_in_another_folder(tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir()
     write_config(work / "tiny.yaml", tiny_config())
-    base = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
-            "--configfile", str(work / "tiny.yaml"), "--cores", "1"]
+    base = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(work / "tiny.yaml"),
+        "--cores",
+        "1",
+    ]
     dry = subprocess.run([*base, "-n"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-3000:]
     target = "results/q1/verification.csv"

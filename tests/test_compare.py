@@ -6,8 +6,8 @@ with the same or a changed config. Then the real command line compares the two r
 """
 
 import json
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 
@@ -41,14 +41,18 @@ def second_run(tiny_run, work, name, delete, targets, **changes):
         config[section].update(values)
     config["results"] = name
     write_config(work / f"{name}.yaml", config)
-    snakemake(work, *[f"{name}/{t}" for t in targets + ["config.yaml"]], "--cores", "2",
-              "--configfile", f"{name}.yaml")
+    snakemake(work, *[f"{name}/{t}" for t in targets + ["config.yaml"]], "--cores", "2", "--configfile", f"{name}.yaml")
     return root
 
 
 def compare(a, b, out, *extra):
-    proc = subprocess.run(env=COMPARE_ENV, args=[*COMPARE, str(a), str(b), "--out", str(out), *extra], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        env=COMPARE_ENV,
+        args=[*COMPARE, str(a), str(b), "--out", str(out), *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "Traceback" not in proc.stderr, proc.stderr
     table = pd.read_csv(out / "compare.csv", keep_default_na=False) if (out / "compare.csv").exists() else None
     return proc, table
@@ -61,9 +65,13 @@ def rows(table, kind, status=None):
 
 def test_same_config_rerun_is_identical(tiny_run, work, tmp_path):
     # B makes the OCT data, a Q2 and a Q3 training job again from scratch (the rest is A's, copied)
-    b = second_run(tiny_run, work, "same", ["data/octmnist.npz", "data/octmnist.json", "q2/runs/max_lr0.1_seed42",
-                                            "q3/runs/lstm_seed42"],
-                   ["q2/runs/max_lr0.1_seed42/model.pt", "q3/runs/lstm_seed42/test.json"])
+    b = second_run(
+        tiny_run,
+        work,
+        "same",
+        ["data/octmnist.npz", "data/octmnist.json", "q2/runs/max_lr0.1_seed42", "q3/runs/lstm_seed42"],
+        ["q2/runs/max_lr0.1_seed42/model.pt", "q3/runs/lstm_seed42/test.json"],
+    )
     proc, table = compare(tiny_run / "results", b, tmp_path)
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.startswith("REPRODUCED")
@@ -84,8 +92,14 @@ def test_same_config_rerun_is_identical(tiny_run, work, tmp_path):
 
 def test_changed_learning_rate_is_a_setting_and_metric_difference(tiny_run, work, tmp_path):
     # Q3 lr 1e-3 -> 3e-3: both decoders re-trained under the new root
-    b = second_run(tiny_run, work, "lr", ["q3/runs"],
-                   ["q3/runs/lstm_seed42/test.json", "q3/runs/transformer_seed42/test.json"], q3={"lr": 0.003})
+    b = second_run(
+        tiny_run,
+        work,
+        "lr",
+        ["q3/runs"],
+        ["q3/runs/lstm_seed42/test.json", "q3/runs/transformer_seed42/test.json"],
+        q3={"lr": 0.003},
+    )
     proc, table = compare(tiny_run / "results", b, tmp_path)
     assert proc.returncode == 1, proc.stdout
     settings = rows(table, "setting").set_index("quantity")
@@ -110,8 +124,14 @@ def test_changed_learning_rate_is_a_setting_and_metric_difference(tiny_run, work
 
 
 def test_other_thread_count_is_named_as_expected_to_change_bits(tiny_run, work, tmp_path):
-    b = second_run(tiny_run, work, "threads", ["q2/runs/max_lr0.1_seed42"], ["q2/runs/max_lr0.1_seed42/result.json"],
-                   q2={"threads": 2})
+    b = second_run(
+        tiny_run,
+        work,
+        "threads",
+        ["q2/runs/max_lr0.1_seed42"],
+        ["q2/runs/max_lr0.1_seed42/result.json"],
+        q2={"threads": 2},
+    )
     proc, table = compare(tiny_run / "results", b, tmp_path)
     settings = rows(table, "setting").set_index("quantity")
     assert list(settings.index) == ["q2.threads"]
@@ -148,8 +168,10 @@ def test_missing_run_and_missing_root_are_listed_not_a_crash(tiny_run, work, tmp
     numbers = numbers[numbers["file"] != "q2/best_lr.csv"]  # the truncated file, below
     assert set(numbers["file"]) == {"q3/runs/transformer_seed42/metrics.csv", "q3/runs/transformer_seed42/test.json"}
     assert (numbers["quantity"] == "(whole file)").all()  # one row per missing file, not one per number
-    assert rows(table, "file", "only in A")["file"].tolist() == ["q3/runs/transformer_seed42/model.pt",
-                                                                  "q3/runs/transformer_seed42/predictions.txt"]
+    assert rows(table, "file", "only in A")["file"].tolist() == [
+        "q3/runs/transformer_seed42/model.pt",
+        "q3/runs/transformer_seed42/predictions.txt",
+    ]
     assert rows(table, "setting")["status"].tolist() == ["not recorded in B"]
     assert rows(table, "environment")["status"].tolist() == ["not recorded in B"]
     unreadable = rows(table, "number", "only in B")
@@ -159,8 +181,12 @@ def test_missing_run_and_missing_root_are_listed_not_a_crash(tiny_run, work, tmp
     _, swapped = compare(b, tiny_run / "results", tmp_path / "swapped")
     assert rows(swapped, "run")["status"].tolist() == ["only in B"]
     # a root that does not exist at all: one line, exit status 2
-    proc = subprocess.run(env=COMPARE_ENV, args=[*COMPARE, str(tiny_run / "results"), str(work / "nowhere"), "--out", str(tmp_path / "x")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        env=COMPARE_ENV,
+        args=[*COMPARE, str(tiny_run / "results"), str(work / "nowhere"), "--out", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
 
 

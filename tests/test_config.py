@@ -1,8 +1,8 @@
 """Config validation: the shipped configs pass; bad keys and values fail, naming the key."""
 
 import copy
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +12,9 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from conftest import REPO, copy_workflow, load_default_config, snakemake, write_config
 from hw2repro import config_checks, config_files
 from hw2repro.q3 import ljspeech
-
-from conftest import REPO, copy_workflow, load_default_config, snakemake, write_config
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -42,17 +41,20 @@ def test_paper_config_is_the_homework_setting():
     assert q2["lrs"] == [0.1, 0.01, 0.001] and q2["seeds"] == [42, 43, 44, 45, 46]
 
 
-@pytest.mark.parametrize("override, fragment", [
-    ({"q2": {"lrz": [0.1]}}, "'lrz' was unexpected"),
-    ({"q2": {"lrs": [-0.1]}}, "['q2']['lrs'][0]"),
-    ({"q2": {"lrs": []}}, "['q2']['lrs']"),
-    ({"q2": {"poolings": ["avg"]}}, "['q2']['poolings'][0]"),
-    ({"q2": {"epochs": 0}}, "['q2']['epochs']"),
-    ({"q2": {"seeds": [42, 42]}}, "['q2']['seeds']"),
-    ({"data": {"octmnist": {"source": "ftp"}}}, "['data']['octmnist']['source']"),
-    ({"data": {"octmnist": {"source": "file"}}}, "'path'"),
-    ({"data": {"octmnist": {"synthetic": {"n_trian": 5}}}}, "'n_trian' was unexpected"),
-])
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ({"q2": {"lrz": [0.1]}}, "'lrz' was unexpected"),
+        ({"q2": {"lrs": [-0.1]}}, "['q2']['lrs'][0]"),
+        ({"q2": {"lrs": []}}, "['q2']['lrs']"),
+        ({"q2": {"poolings": ["avg"]}}, "['q2']['poolings'][0]"),
+        ({"q2": {"epochs": 0}}, "['q2']['epochs']"),
+        ({"q2": {"seeds": [42, 42]}}, "['q2']['seeds']"),
+        ({"data": {"octmnist": {"source": "ftp"}}}, "['data']['octmnist']['source']"),
+        ({"data": {"octmnist": {"source": "file"}}}, "'path'"),
+        ({"data": {"octmnist": {"synthetic": {"n_trian": 5}}}}, "'n_trian' was unexpected"),
+    ],
+)
 def test_bad_config_is_rejected_naming_the_key(override, fragment):
     config = merged(load_default_config(), override)
     with pytest.raises(WorkflowError) as err:
@@ -60,18 +62,27 @@ def test_bad_config_is_rejected_naming_the_key(override, fragment):
     assert fragment in str(err.value)
 
 
-@pytest.mark.parametrize("bad, line", [
-    ({"q2": {"lrs": [0.1, -1.0]}}, "invalid config: q2.lrs[1]: -1.0 is less than or equal to the minimum of 0"),
-    ({"q2": {"lrz": [0.1]}}, "invalid config: q2: Additional properties are not allowed ('lrz' was unexpected)"),
-    ({"q2": {"poolings": []}}, "invalid config: q2.poolings: [] should be non-empty"),
-    ({"q3": {"decoders": ["gru"]}}, "invalid config: q3.decoders[0]: 'gru' is not one of ['lstm', 'transformer']"),
-    # across keys (hw2repro.config_checks): before any job, not after the corpus and features
-    ({"q3": {"n_heads": 3}}, "invalid config: q3.hidden_dim (200) must be divisible by q3.n_heads (3): "
-                             "attention splits the width into equal heads"),
-    ({"q1": {"scaling": {"fit_min_length": 100000}}},
-     "invalid config: q1.scaling.fit_min_length (100000) leaves 0 of q1.scaling.lengths "
-     "[64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384] to fit a slope on (needs 2): lower it or add longer lengths"),
-])
+@pytest.mark.parametrize(
+    "bad, line",
+    [
+        ({"q2": {"lrs": [0.1, -1.0]}}, "invalid config: q2.lrs[1]: -1.0 is less than or equal to the minimum of 0"),
+        ({"q2": {"lrz": [0.1]}}, "invalid config: q2: Additional properties are not allowed ('lrz' was unexpected)"),
+        ({"q2": {"poolings": []}}, "invalid config: q2.poolings: [] should be non-empty"),
+        ({"q3": {"decoders": ["gru"]}}, "invalid config: q3.decoders[0]: 'gru' is not one of ['lstm', 'transformer']"),
+        # across keys (hw2repro.config_checks): before any job, not after the corpus and features
+        (
+            {"q3": {"n_heads": 3}},
+            "invalid config: q3.hidden_dim (200) must be divisible by q3.n_heads (3): "
+            "attention splits the width into equal heads",
+        ),
+        (
+            {"q1": {"scaling": {"fit_min_length": 100000}}},
+            "invalid config: q1.scaling.fit_min_length (100000) leaves 0 of q1.scaling.lengths "
+            "[64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384] to fit a slope on (needs 2): "
+            "lower it or add longer lengths",
+        ),
+    ],
+)
 def test_snakemake_refuses_bad_config_in_one_line_before_any_job(tmp_path, bad, line):
     copy_workflow(tmp_path)
     write_config(tmp_path / "bad.yaml", bad)
@@ -84,9 +95,11 @@ def test_snakemake_refuses_bad_config_in_one_line_before_any_job(tmp_path, bad, 
 
 
 def test_conda_env_pins_match_requirements():
-    reqs = {line.split("==")[0].split("[")[0]: line.split("==")[1]
-            for line in (REPO / "requirements.txt").read_text().splitlines()
-            if "==" in line and not line.startswith("#")}
+    reqs = {
+        line.split("==")[0].split("[")[0]: line.split("==")[1]
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
     env = yaml.safe_load((REPO / "envs" / "hw2.yaml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     for pin in pip:
@@ -114,6 +127,7 @@ def config_leaves(config: dict, path: str = "") -> set[str]:
 
 def test_every_default_lives_in_config_yaml_and_nowhere_else():
     schema = yaml.safe_load(Path(SCHEMA).read_text())
+
     def defaults(node):
         if isinstance(node, dict):
             return ("default" in node) + sum(defaults(v) for v in node.values())
@@ -147,17 +161,22 @@ def test_shipped_configs_pass_the_cross_key_checks(name):
     assert config_checks.problems(config) == []
 
 
-@pytest.mark.parametrize("override, keys", [
-    ({"q3": {"hidden_dim": 200, "n_heads": 7}}, ["q3.hidden_dim", "q3.n_heads"]),
-    ({"q1": {"scaling": {"lengths": [64, 128], "fit_min_length": 128}}}, ["q1.scaling.fit_min_length"]),
-    ({"q1": {"scaling": {"min_repeats": 5, "max_repeats": 2}}}, ["q1.scaling.min_repeats", "max_repeats"]),
-    ({"q1": {"approx": {"scale_min": 5.0, "scale_max": 1.0}}}, ["q1.approx.scale_min", "q1.approx.scale_max"]),
-    ({"data": {"ljspeech": {"synthetic": {"min_chars": 60, "max_chars": 40}}}}, ["min_chars", "max_chars"]),
-    ({"data": {"ljspeech": {"synthetic": {"rate": [300, 100]}}}}, ["data.ljspeech.synthetic.rate"]),
-    ({"data": {"ljspeech": {"synthetic": {"n_clips": 3}}}}, ["data.ljspeech.synthetic.n_clips", "val"]),
-    ({"data": {"ljspeech": {"source": "path", "path": "/x", "expected_rows": 3}}},
-     ["data.ljspeech.expected_rows", "val"]),
-])
+@pytest.mark.parametrize(
+    "override, keys",
+    [
+        ({"q3": {"hidden_dim": 200, "n_heads": 7}}, ["q3.hidden_dim", "q3.n_heads"]),
+        ({"q1": {"scaling": {"lengths": [64, 128], "fit_min_length": 128}}}, ["q1.scaling.fit_min_length"]),
+        ({"q1": {"scaling": {"min_repeats": 5, "max_repeats": 2}}}, ["q1.scaling.min_repeats", "max_repeats"]),
+        ({"q1": {"approx": {"scale_min": 5.0, "scale_max": 1.0}}}, ["q1.approx.scale_min", "q1.approx.scale_max"]),
+        ({"data": {"ljspeech": {"synthetic": {"min_chars": 60, "max_chars": 40}}}}, ["min_chars", "max_chars"]),
+        ({"data": {"ljspeech": {"synthetic": {"rate": [300, 100]}}}}, ["data.ljspeech.synthetic.rate"]),
+        ({"data": {"ljspeech": {"synthetic": {"n_clips": 3}}}}, ["data.ljspeech.synthetic.n_clips", "val"]),
+        (
+            {"data": {"ljspeech": {"source": "path", "path": "/x", "expected_rows": 3}}},
+            ["data.ljspeech.expected_rows", "val"],
+        ),
+    ],
+)
 def test_cross_key_contradictions_are_named(override, keys):
     found = config_checks.problems(merged(load_default_config(), override))
     assert len(found) == 1 and "\n" not in found[0], found
@@ -175,18 +194,31 @@ def test_cross_key_split_sizes_match_the_data_rule():
 # ---- config files that do not parse: Snakemake says "not valid JSON or YAML", we say where
 
 
-@pytest.mark.parametrize("text, line", [
-    ("q2:\n  lrs: [0.1, 0.01\n  epochs: 3\n", "line 3, column 9: not valid YAML: expected ',' or ']', but got ':' "
-                                              "(while parsing a flow sequence opened on line 2)"),
-    ("q2:\n\tepochs: 3\n", "line 2, column 1: not valid YAML: found character '\\t' that cannot start any token "
-                           "(YAML indents with spaces, not tabs)"),
-    ("", ": empty; a config file holds keys at the top level, e.g. 'q2: {epochs: 3}'"),
-    ("- q2\n", ": the top level is a list, not keys"),
-])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        (
+            "q2:\n  lrs: [0.1, 0.01\n  epochs: 3\n",
+            "line 3, column 9: not valid YAML: expected ',' or ']', but got ':' "
+            "(while parsing a flow sequence opened on line 2)",
+        ),
+        (
+            "q2:\n\tepochs: 3\n",
+            "line 2, column 1: not valid YAML: found character '\\t' that cannot start any token "
+            "(YAML indents with spaces, not tabs)",
+        ),
+        ("", ": empty; a config file holds keys at the top level, e.g. 'q2: {epochs: 3}'"),
+        ("- q2\n", ": the top level is a list, not keys"),
+    ],
+)
 def test_unparsable_config_file_is_named_with_its_line(tmp_path, text, line):
     (tmp_path / "my.yaml").write_text(text)
-    proc = subprocess.run([sys.executable, "-m", "hw2repro.config_files", str(tmp_path / "my.yaml")],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "workflow")})
+    proc = subprocess.run(
+        [sys.executable, "-m", "hw2repro.config_files", str(tmp_path / "my.yaml")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "workflow")},
+    )
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [proc.stderr.strip()] and proc.stderr.startswith(f"{tmp_path / 'my.yaml'}")
     assert line in proc.stderr, proc.stderr
@@ -194,7 +226,8 @@ def test_unparsable_config_file_is_named_with_its_line(tmp_path, text, line):
 
 def test_shipped_config_files_parse_and_make_run_checks_the_file_first():
     assert [config_files.problem(p) for p in sorted((REPO / "config").glob("*.yaml"))] == [None] * len(
-        list((REPO / "config").glob("*.yaml")))
+        list((REPO / "config").glob("*.yaml"))
+    )
     dry = subprocess.run(["make", "-n", "run", "CONFIG=my.yaml"], cwd=REPO, capture_output=True, text=True).stdout
     lines = dry.splitlines()
     check = next(i for i, l in enumerate(lines) if "-m hw2repro.config_files my.yaml" in l)

@@ -6,13 +6,12 @@ import io
 import numpy as np
 import pytest
 
-from hw2repro import download
-from hw2repro.q2 import data as octmnist_data
-from hw2repro.q2 import octmnist
-from hw2repro.download import DownloadError
-
 from conftest import make_octmnist_arrays
 from http_fixture import serve_bytes
+from hw2repro import download
+from hw2repro.download import DownloadError
+from hw2repro.q2 import data as octmnist_data
+from hw2repro.q2 import octmnist
 
 BODY = bytes(range(256)) * 400  # 102,400 bytes
 MD5 = hashlib.md5(BODY).hexdigest()
@@ -21,8 +20,9 @@ SHA = hashlib.sha256(BODY).hexdigest()
 
 def test_download_verifies_and_saves(tmp_path):
     with serve_bytes({"/f.bin": BODY}) as (url, _):
-        path = download.fetch(f"{url}/f.bin", tmp_path / "f.bin", size=len(BODY), md5=MD5, sha256=SHA,
-                              log=lambda m: None)
+        path = download.fetch(
+            f"{url}/f.bin", tmp_path / "f.bin", size=len(BODY), md5=MD5, sha256=SHA, log=lambda m: None
+        )
     assert path.read_bytes() == BODY
     assert not (tmp_path / "f.bin.part").exists()
 
@@ -68,8 +68,7 @@ def test_clean_close_halfway_is_resumed_in_the_same_call(tmp_path):
 def test_clean_close_keeps_the_part_and_the_next_run_resumes_it(tmp_path, size):
     with serve_bytes({"/f.bin": BODY}, cut_after=40000) as (url, _):
         with pytest.raises(DownloadError) as err:
-            download.fetch(f"{url}/f.bin", tmp_path / "f.bin", size=size, sha256=SHA, log=lambda m: None,
-                           attempts=1)
+            download.fetch(f"{url}/f.bin", tmp_path / "f.bin", size=size, sha256=SHA, log=lambda m: None, attempts=1)
     msg = str(err.value)
     assert "\n" not in msg and "stopped sending at byte 40,000 of 102,400" in msg
     assert "f.bin.part (40,000" in msg and "next run resumes it" in msg
@@ -111,8 +110,9 @@ def test_unreachable_server_gives_manual_hint(tmp_path):
     with serve_bytes({}) as (url, _):
         dead = url  # the server is shut down when the block ends
     with pytest.raises(DownloadError, match="by hand"):
-        download.fetch(f"{dead}/octmnist.npz", tmp_path / "o.npz", manual_hint=octmnist.MANUAL_HINT,
-                       log=lambda m: None, timeout=5)
+        download.fetch(
+            f"{dead}/octmnist.npz", tmp_path / "o.npz", manual_hint=octmnist.MANUAL_HINT, log=lambda m: None, timeout=5
+        )
 
 
 def test_octmnist_download_source_end_to_end(tmp_path):

@@ -20,8 +20,12 @@ def run_copy(tiny_run, tmp_path):
 
 
 def figures(run):
-    return sorted(p.relative_to(run) for ext in ("pdf", "png") for p in (run / "results").rglob(f"*.{ext}")
-                  if "report" not in p.parts)
+    return sorted(
+        p.relative_to(run)
+        for ext in ("pdf", "png")
+        for p in (run / "results").rglob(f"*.{ext}")
+        if "report" not in p.parts
+    )
 
 
 def test_every_figure_is_byte_identical_when_made_again(tiny_run, run_copy):
@@ -29,8 +33,7 @@ def test_every_figure_is_byte_identical_when_made_again(tiny_run, run_copy):
     assert len(made) >= 20 and any("test_accuracy_overview" in str(p) for p in made)
     for path in made:
         (run_copy / path).unlink()
-    snakemake(run_copy, "--cores", "2", "--configfile", "tiny.yaml", "--forcerun", *FIGURE_RULES, "--",
-              *map(str, made))
+    snakemake(run_copy, "--cores", "2", "--configfile", "tiny.yaml", "--forcerun", *FIGURE_RULES, "--", *map(str, made))
     different = [str(p) for p in made if (run_copy / p).read_bytes() != (tiny_run / p).read_bytes()]
     assert different == []
 
@@ -39,8 +42,9 @@ def test_truncated_features_stop_training_in_one_line_and_the_named_fix_works(ti
     features = run_copy / "results" / "q3" / "features" / "train.pt"
     features.write_bytes(features.read_bytes()[: features.stat().st_size // 2])
     target = "results/q3/runs/lstm_seed42/model.pt"
-    proc = snakemake(run_copy, "--cores", "1", "--configfile", "tiny.yaml", "--forcerun", "q3_train", "--", target,
-                     check=False)
+    proc = snakemake(
+        run_copy, "--cores", "1", "--configfile", "tiny.yaml", "--forcerun", "q3_train", "--", target, check=False
+    )
     assert proc.returncode != 0
     log = (run_copy / "results" / "logs" / "q3" / "train_lstm_seed42.log").read_text()
     errors = [line for line in log.splitlines() if "ERROR" in line]

@@ -5,11 +5,10 @@ import json
 import numpy as np
 import pytest
 
+from conftest import make_octmnist_arrays
 from hw2repro.q2 import data as octmnist_data
 from hw2repro.q2 import octmnist
-from hw2repro.q2.octmnist import DataError, TEST_SUBSET_COUNTS
-
-from conftest import make_octmnist_arrays
+from hw2repro.q2.octmnist import TEST_SUBSET_COUNTS, DataError
 
 
 def test_division_by_256_and_flattening(octmnist_arrays):
@@ -42,14 +41,23 @@ def test_eq_test_dist_keeps_whole_test_set(octmnist_arrays):
     assert len(y_dev) == 32  # validation is used whole
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda a: a.pop("val_labels"), "missing keys ['val_labels']"),
-    (lambda a: a.__setitem__("train_images", a["train_images"].astype(np.float32)), "train_images must be uint8"),
-    (lambda a: a.__setitem__("test_images", a["test_images"][:, :14]), "test_images must be uint8 of shape (N, 28, 28)"),
-    (lambda a: a.__setitem__("train_labels", a["train_labels"].ravel()), "train_labels must be integers of shape (N, 1)"),
-    (lambda a: a.__setitem__("val_labels", a["val_labels"] + 3), "val_labels must lie in 0..3"),
-    (lambda a: a.__setitem__("train_labels", a["train_labels"][:10]), "train has 64 images but 10 labels"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda a: a.pop("val_labels"), "missing keys ['val_labels']"),
+        (lambda a: a.__setitem__("train_images", a["train_images"].astype(np.float32)), "train_images must be uint8"),
+        (
+            lambda a: a.__setitem__("test_images", a["test_images"][:, :14]),
+            "test_images must be uint8 of shape (N, 28, 28)",
+        ),
+        (
+            lambda a: a.__setitem__("train_labels", a["train_labels"].ravel()),
+            "train_labels must be integers of shape (N, 1)",
+        ),
+        (lambda a: a.__setitem__("val_labels", a["val_labels"] + 3), "val_labels must lie in 0..3"),
+        (lambda a: a.__setitem__("train_labels", a["train_labels"][:10]), "train has 64 images but 10 labels"),
+    ],
+)
 def test_bad_npz_is_rejected_with_file_and_reason(tmp_path, mutate, message):
     arrays = make_octmnist_arrays()
     mutate(arrays)
@@ -94,8 +102,13 @@ def test_fabricated_real_file_is_not_comparable(tmp_path, octmnist_arrays):
 
 def test_synthetic_is_not_comparable(tmp_path):
     out, meta_path = tmp_path / "out.npz", tmp_path / "out.json"
-    octmnist_data.prepare({"source": "synthetic", "synthetic": {"n_train": 40, "n_val": 20, "n_test": 200, "seed": 0}},
-                          out, meta_path, tmp_path / "dl", log=lambda m: None)
+    octmnist_data.prepare(
+        {"source": "synthetic", "synthetic": {"n_train": 40, "n_val": 20, "n_test": 200, "seed": 0}},
+        out,
+        meta_path,
+        tmp_path / "dl",
+        log=lambda m: None,
+    )
     meta = json.loads(meta_path.read_text())
     assert meta["synthetic"] is True and meta["canonical"] is False and meta["comparable"] is False
 
@@ -116,5 +129,10 @@ def test_file_source_needs_all_four_classes_in_every_split(tmp_path, octmnist_ar
     arrays["val_labels"] = np.where(arrays["val_labels"] == 3, 0, arrays["val_labels"]).astype(np.uint8)
     np.savez_compressed(tmp_path / "no_normal.npz", **arrays)
     with pytest.raises(DataError, match=r"the val split has no images of class 3 \(NORMAL\)"):
-        octmnist_data.prepare({"source": "file", "path": str(tmp_path / "no_normal.npz")}, tmp_path / "o.npz",
-                              tmp_path / "o.json", tmp_path / "dl", log=lambda m: None)
+        octmnist_data.prepare(
+            {"source": "file", "path": str(tmp_path / "no_normal.npz")},
+            tmp_path / "o.npz",
+            tmp_path / "o.json",
+            tmp_path / "dl",
+            log=lambda m: None,
+        )

@@ -1,6 +1,7 @@
 """Q1: Taylor feature maps, linear attention, M formulas, the benchmark and the rule logic."""
 
 import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -211,21 +212,52 @@ def test_time_call_respects_repeat_bounds():
 
 
 # ----------------------------------------------------------------------------- rule logic, tiny
-TINY_VERIFY = {"identity_dims": [1, 3], "n_pairs": 16, "max_dim": 4, "max_terms": 4, "identity_rtol": 1e-12,
-               "linear_dims": [3], "linear_length": 16, "linear_rtol": 1e-10, "fail_on_mismatch": True}
-TINY_APPROX = {"terms": [2, 3, 4], "construction": "symmetric", "dim": 4, "length": 32, "scale_min": 0.1,
-               "scale_max": 30.0, "n_scales": 3, "n_seeds": 2}
-TINY_SCALING = {"lengths": [16, 32, 64, 128], "dims": [2, 4], "constructions": ["symmetric", "full"], "terms": 3,
-                "dtype": "float32", "min_time_s": 0.0, "min_repeats": 1, "max_repeats": 1,
-                "fit_min_length": 32, "reuse_freed_memory": False}
+TINY_VERIFY = {
+    "identity_dims": [1, 3],
+    "n_pairs": 16,
+    "max_dim": 4,
+    "max_terms": 4,
+    "identity_rtol": 1e-12,
+    "linear_dims": [3],
+    "linear_length": 16,
+    "linear_rtol": 1e-10,
+    "fail_on_mismatch": True,
+}
+TINY_APPROX = {
+    "terms": [2, 3, 4],
+    "construction": "symmetric",
+    "dim": 4,
+    "length": 32,
+    "scale_min": 0.1,
+    "scale_max": 30.0,
+    "n_scales": 3,
+    "n_seeds": 2,
+}
+TINY_SCALING = {
+    "lengths": [16, 32, 64, 128],
+    "dims": [2, 4],
+    "constructions": ["symmetric", "full"],
+    "terms": 3,
+    "dtype": "float32",
+    "min_time_s": 0.0,
+    "min_repeats": 1,
+    "max_repeats": 1,
+    "fit_min_length": 32,
+    "reuse_freed_memory": False,
+}
 
 
 def test_verify_rule_logic_on_tiny_sizes():
     table, sweep = la.verification_tables(TINY_VERIFY, TINY_APPROX, seed=0)
     checks = table[table["kind"] == "check"]
     assert len(la.failed_checks(table)) == 0
-    assert set(checks["check"]) == {"kernel_identity", "feature_dim", "linear_equals_quadratic",
-                                    "exact_matches_torch_softmax", "kernel_lower_bound"}
+    assert set(checks["check"]) == {
+        "kernel_identity",
+        "feature_dim",
+        "linear_equals_quadratic",
+        "exact_matches_torch_softmax",
+        "kernel_lower_bound",
+    }
     assert len(checks[checks["check"] == "feature_dim"]) == 2 * 4 * 4
     assert len(sweep) == 3 * 3 * 2 and np.isfinite(sweep["rel_error"]).all()
     assert {"first_scale_nonpositive_normalizer", "kernel_real_root"} <= set(table["check"])

@@ -3,7 +3,6 @@
 import hashlib
 import http.server
 import io
-import sys
 import tarfile
 import threading
 import wave
@@ -13,17 +12,15 @@ import numpy as np
 import pytest
 import torch
 
-
 from hw2repro import download as dl
+from hw2repro.errors import InputError
+from hw2repro.io import read_json
 from hw2repro.q3 import data as lj_data
 from hw2repro.q3 import features
 from hw2repro.q3 import ljspeech as lj
 from hw2repro.q3.corpus import espeak, grammar
 from hw2repro.q3.corpus import writer as sc
-from hw2repro.errors import InputError
-from hw2repro.io import read_json
 from hw2repro.q3.text import CHAR_TO_ID
-
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -97,11 +94,14 @@ def test_malformed_row(tmp_path):
     one_line_error(e, "metadata.csv line 5", "expected 3", "got 2")
 
 
-@pytest.mark.parametrize("bad, needles", [
-    ("LJ001-0003|x|   ", ("line 3", "empty normalized transcript")),
-    ("LJ001-0002|x|dup", ("line 3", "repeats line 2")),
-    ("../evil|x|y", ("line 3", "not a plain file name")),
-])
+@pytest.mark.parametrize(
+    "bad, needles",
+    [
+        ("LJ001-0003|x|   ", ("line 3", "empty normalized transcript")),
+        ("LJ001-0002|x|dup", ("line 3", "repeats line 2")),
+        ("../evil|x|y", ("line 3", "not a plain file name")),
+    ],
+)
 def test_bad_rows(tmp_path, bad, needles):
     folder = make_folder(tmp_path / "lj")
     lines = (folder / "metadata.csv").read_text().splitlines(keepends=True)
@@ -224,15 +224,21 @@ def server(tmp_path):
     thread.start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}/data/LJSpeech-1.1.tar.bz2"
     payload = handler.payload
-    yield {"url": url, "payload": payload, "sha256": hashlib.sha256(payload).hexdigest(),
-           "size": len(payload), "handler": handler}
+    yield {
+        "url": url,
+        "payload": payload,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "size": len(payload),
+        "handler": handler,
+    }
     httpd.shutdown()
     httpd.server_close()
 
 
 def test_download_verify_extract(tmp_path, server):
-    archive = lj.download(server["url"], tmp_path / "dl", sha256=server["sha256"], size=server["size"],
-                          log=lambda m: None)
+    archive = lj.download(
+        server["url"], tmp_path / "dl", sha256=server["sha256"], size=server["size"], log=lambda m: None
+    )
     assert archive == tmp_path / "dl" / "LJSpeech-1.1.tar.bz2"
     assert archive.read_bytes() == server["payload"]
     folder = lj.extract(archive, tmp_path / "data", log=lambda m: None)
@@ -302,35 +308,53 @@ def test_corrupt_archive(tmp_path):
 
 
 def test_prepare_download_and_path(tmp_path, server):
-    cfg = {"source": "download", "url": server["url"], "sha256": server["sha256"], "size": server["size"],
-           "expected_rows": 40}
+    cfg = {
+        "source": "download",
+        "url": server["url"],
+        "sha256": server["sha256"],
+        "size": server["size"],
+        "expected_rows": 40,
+    }
     info = lj_data.prepare(cfg, tmp_path / "ljspeech.json", tmp_path / "data", tmp_path / "dl", log=lambda m: None)
     manifest = read_json(tmp_path / "ljspeech.json")
     assert manifest == info
     assert manifest["folder"] == str((tmp_path / "data" / "LJSpeech-1.1").resolve())
     assert manifest["rows"] == 40 and manifest["synthetic"] is False and manifest["source"] == "download"
     assert manifest["splits"] == {"train": [0, 30], "val": [30, 32], "test": [32, 40]}
-    assert manifest["metadata_sha256"] == hashlib.sha256(
-        (tmp_path / "data" / "LJSpeech-1.1" / "metadata.csv").read_bytes()).hexdigest()
+    assert (
+        manifest["metadata_sha256"]
+        == hashlib.sha256((tmp_path / "data" / "LJSpeech-1.1" / "metadata.csv").read_bytes()).hexdigest()
+    )
     # a 40-clip LJ-format set is real data, but not the canonical set: not comparable
     assert manifest["canonical"] is False and manifest["comparable"] is False
     assert "real data, not the canonical set: not comparable" in manifest["label"]
     # keep_archive: false (the default) deletes the verified archive once extracted and validated
     assert not (tmp_path / "dl" / "LJSpeech-1.1.tar.bz2").exists()
-    lj_data.prepare(cfg, tmp_path / "k.json", tmp_path / "data3", tmp_path / "dl3", log=lambda m: None,
-                    keep_archive=True)
+    lj_data.prepare(
+        cfg, tmp_path / "k.json", tmp_path / "data3", tmp_path / "dl3", log=lambda m: None, keep_archive=True
+    )
     assert (tmp_path / "dl3" / "LJSpeech-1.1.tar.bz2").read_bytes() == server["payload"]
     # source: path uses the folder where it is, untouched
     user = make_folder(tmp_path / "mine")
     before = sorted((p.name, p.stat().st_mtime_ns) for p in user.rglob("*"))
-    info = lj_data.prepare({"source": "path", "path": str(user), "expected_rows": None}, tmp_path / "p.json",
-                      tmp_path / "data2", tmp_path / "dl2", log=lambda m: None)
+    info = lj_data.prepare(
+        {"source": "path", "path": str(user), "expected_rows": None},
+        tmp_path / "p.json",
+        tmp_path / "data2",
+        tmp_path / "dl2",
+        log=lambda m: None,
+    )
     assert info["folder"] == str(user.resolve()) and info["source"] == "path"
     assert sorted((p.name, p.stat().st_mtime_ns) for p in user.rglob("*")) == before
     assert info["canonical"] is False and info["comparable"] is False  # a subset (expected_rows: null)
     with pytest.raises(lj.LJSpeechError, match="expected 13,100 rows") as e:
-        lj_data.prepare({"source": "path", "path": str(user)}, tmp_path / "q.json", tmp_path / "d", tmp_path / "x",
-                   log=lambda m: None)
+        lj_data.prepare(
+            {"source": "path", "path": str(user)},
+            tmp_path / "q.json",
+            tmp_path / "d",
+            tmp_path / "x",
+            log=lambda m: None,
+        )
     one_line_error(e, "set data.ljspeech.expected_rows: null")
 
 
@@ -346,10 +370,23 @@ def test_canonical_means_all_rows_and_the_official_metadata():
 
 
 def test_number_words():
-    assert grammar.number_words(22) == "twenty-two" and grammar.number_words(40) == "forty" and grammar.number_words(13) == "thirteen"
+    assert (
+        grammar.number_words(22) == "twenty-two"
+        and grammar.number_words(40) == "forty"
+        and grammar.number_words(13) == "thirteen"
+    )
     assert [grammar.ordinal_words(d) for d in (1, 2, 3, 5, 8, 12, 20, 22, 30, 31)] == [
-        "first", "second", "third", "fifth", "eighth", "twelfth", "twentieth", "twenty-second", "thirtieth",
-        "thirty-first"]
+        "first",
+        "second",
+        "third",
+        "fifth",
+        "eighth",
+        "twelfth",
+        "twentieth",
+        "twenty-second",
+        "thirtieth",
+        "thirty-first",
+    ]
     assert grammar.year_words(1963) == "nineteen sixty-three"
     assert grammar.year_words(1805) == "eighteen oh five"
     assert grammar.year_words(1900) == "nineteen hundred"
@@ -409,8 +446,13 @@ def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
         engine.synth("x", "en-gb", 175, 50)
 
     cfg = {"n_clips": 24, "seed": 3}
-    info = lj_data.prepare({"source": "synthetic", "synthetic": cfg}, tmp_path / "m.json", tmp_path / "data",
-                      tmp_path / "dl", log=lambda m: None)
+    info = lj_data.prepare(
+        {"source": "synthetic", "synthetic": cfg},
+        tmp_path / "m.json",
+        tmp_path / "data",
+        tmp_path / "dl",
+        log=lambda m: None,
+    )
     folder = tmp_path / "data" / "ljspeech_synthetic"
     assert info["folder"] == str(folder.resolve()) and info["synthetic"] is True and info["rows"] == 24
     rows, counts = lj.validate_folder(folder, expected_rows=24, max_chars=97, ascii_only=True)
@@ -418,8 +460,13 @@ def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
     assert all(0.5 < c / 22050 < 5.0 for c in counts)
     assert [p.name for p in tmp_path.joinpath("data").iterdir()] == ["ljspeech_synthetic"]  # no temp folders
     first = (folder / "wavs" / "SY001-0001.wav").read_bytes()
-    lj_data.prepare({"source": "synthetic", "synthetic": cfg}, tmp_path / "m.json", tmp_path / "data",
-               tmp_path / "dl", log=lambda m: None)
+    lj_data.prepare(
+        {"source": "synthetic", "synthetic": cfg},
+        tmp_path / "m.json",
+        tmp_path / "data",
+        tmp_path / "dl",
+        log=lambda m: None,
+    )
     assert (folder / "wavs" / "SY001-0001.wav").read_bytes() == first  # rebuilt identically
     assert read_json(tmp_path / "m.json")["metadata_sha256"] == info["metadata_sha256"]
 
@@ -444,8 +491,13 @@ def test_too_short_wav_is_rejected_by_the_data_rule(tmp_path):
     folder = make_folder(tmp_path / "lj")
     write_wav(folder / "wavs" / "LJ001-0003.wav", np.zeros(100))
     with pytest.raises(lj.LJSpeechError) as e:
-        lj_data.prepare({"source": "path", "path": str(folder), "expected_rows": 40}, tmp_path / "m.json",
-                        tmp_path / "d", tmp_path / "x", log=lambda m: None)
+        lj_data.prepare(
+            {"source": "path", "path": str(folder), "expected_rows": 40},
+            tmp_path / "m.json",
+            tmp_path / "d",
+            tmp_path / "x",
+            log=lambda m: None,
+        )
     one_line_error(e, "LJ001-0003.wav", "100 samples", f"at least {lj.MIN_SAMPLES}", "metadata.csv")
 
 
@@ -461,8 +513,15 @@ def test_real_data_keeps_long_and_non_ascii_transcripts_and_says_what_happens(tm
     rows[5] = ("LJ001-0006", "x", 'He said "no" to Müller;')
     folder = make_folder(tmp_path / "lj", rows)
     lines = []
-    info = lj_data.prepare({"source": "path", "path": str(folder), "expected_rows": 40}, tmp_path / "m.json",
-                           tmp_path / "d", tmp_path / "x", log=lines.append)
+    info = lj_data.prepare(
+        {"source": "path", "path": str(folder), "expected_rows": 40},
+        tmp_path / "m.json",
+        tmp_path / "d",
+        tmp_path / "x",
+        log=lines.append,
+    )
     assert info["rows"] == 40 and info["max_text_chars"] == 120
-    assert ("1 transcript(s) longer than 97 characters are cut to 97, and 1 hold characters outside the "
-            "tokenizer's 35 symbols, which become '#' (as in the homework)") in lines
+    assert (
+        "1 transcript(s) longer than 97 characters are cut to 97, and 1 hold characters outside the "
+        "tokenizer's 35 symbols, which become '#' (as in the homework)"
+    ) in lines

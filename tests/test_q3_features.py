@@ -1,20 +1,16 @@
 """Q3 features and text: mel filterbank and log-mel against independent numpy, tokenizer, cached splits."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-
 from hw2repro.errors import InputError
-from hw2repro.q3 import dataset
-from hw2repro.q3 import features as F
 from hw2repro.q3 import data as lj_data
+from hw2repro.q3 import dataset, text
+from hw2repro.q3 import features as F
 from hw2repro.q3 import ljspeech as lj
-from hw2repro.q3 import text
-
 
 # ---------------------------------------------------------------------------- independent numpy versions
 # Written from the formulas (Slaney's Auditory Toolbox mel scale; triangles between consecutive
@@ -154,8 +150,27 @@ def test_encode_hand_examples():
     assert ids[:10] == [0, 16, 17, 5, 4, 10, 23, 10, 3, 1]
     assert ids[10:] == [2] * 89 and len(ids) == 99
     assert text.encode("") == [0, 1] + [2] * 97
-    assert text.encode("Why? Müller-Smith.")[:19] == [0, 31, 16, 33, 7, 4, 21, 3, 20, 20, 13, 26, 8, 27, 21, 17, 28,
-                                                      16, 6]
+    assert text.encode("Why? Müller-Smith.")[:19] == [
+        0,
+        31,
+        16,
+        33,
+        7,
+        4,
+        21,
+        3,
+        20,
+        20,
+        13,
+        26,
+        8,
+        27,
+        21,
+        17,
+        28,
+        16,
+        6,
+    ]
     long = text.encode("A" * 120)
     assert long == [0] + [9] * 97 + [1]  # truncated to 97 characters, no padding left
     assert text.decode(text.encode("Hi, Bob!")) == "<hi, bob#>" + "@" * 89
@@ -172,8 +187,13 @@ def test_encode_hand_examples():
 
 def test_build_split_on_a_synthetic_corpus(tmp_path, monkeypatch):
     pytest.importorskip("espeakng_loader")
-    manifest = lj_data.prepare({"source": "synthetic", "synthetic": {"n_clips": 20, "seed": 1}}, tmp_path / "m.json",
-                          tmp_path / "data", tmp_path / "dl", log=lambda m: None)
+    manifest = lj_data.prepare(
+        {"source": "synthetic", "synthetic": {"n_clips": 20, "seed": 1}},
+        tmp_path / "m.json",
+        tmp_path / "data",
+        tmp_path / "dl",
+        log=lambda m: None,
+    )
     assert manifest["splits"] == {"train": [0, 15], "val": [15, 16], "test": [16, 20]}
     n_frames = manifest["frames_hop160"]["max"] + 10
     rows = lj.read_metadata(manifest["folder"])
@@ -208,8 +228,9 @@ def test_build_split_on_a_synthetic_corpus(tmp_path, monkeypatch):
     assert np.load(tmp_path / "features" / "train.features.npy").tobytes() == whole.numpy().tobytes()
     monkeypatch.setattr(F, "CHUNK_CLIPS", 4)
     F.build_split(manifest, "train", n_frames, tmp_path / "chunked" / "train.pt", log=lambda m: None)
-    assert ((tmp_path / "chunked" / "train.features.npy").read_bytes()
-            == (tmp_path / "features" / "train.features.npy").read_bytes())
+    assert (tmp_path / "chunked" / "train.features.npy").read_bytes() == (
+        tmp_path / "features" / "train.features.npy"
+    ).read_bytes()
     # float16 storage: half the size, same values to float16 precision
     F.build_split(manifest, "val", n_frames, tmp_path / "half.pt", dtype="float16", log=lambda m: None)
     half = {"features": dataset.load_split(tmp_path / "half.pt").features}
@@ -224,8 +245,9 @@ def test_build_split_on_a_synthetic_corpus(tmp_path, monkeypatch):
 
 def test_missing_features_array_is_named(tmp_path):
     """A .pt whose streamed array is gone: the error names the array and the rule to re-run."""
-    torch.save({"features_file": "train.features.npy", "tokens": torch.zeros(2, 99, dtype=torch.int64)},
-               tmp_path / "train.pt")
+    torch.save(
+        {"features_file": "train.features.npy", "tokens": torch.zeros(2, 99, dtype=torch.int64)}, tmp_path / "train.pt"
+    )
     with pytest.raises(InputError) as e:
         dataset.load_split(tmp_path / "train.pt")
     msg = str(e.value)

@@ -1,12 +1,9 @@
 """Q3 similarities on hand-computed examples (token ids: `<`=0, `>`=1, `@`=2, a=9, b=10, c=11)."""
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
-
 
 from hw2repro.q2.train import accuracy
 from hw2repro.q3 import metrics as M

@@ -101,8 +101,11 @@ def test_textdistance_answers_damerau_levenshtein_with_rapidfuzz_osa():
     """The homework environment had rapidfuzz, so textdistance used its OSA distance."""
     dl = textdistance.damerau_levenshtein
     assert dl.external and dl.restricted
-    libs = [f"{lib.module_name}.{lib.func_name}" for lib in libraries.get_libs("DamerauLevenshtein")
-            if lib.check_conditions(dl, [1], [2]) and lib.get_function() is not None]
+    libs = [
+        f"{lib.module_name}.{lib.func_name}"
+        for lib in libraries.get_libs("DamerauLevenshtein")
+        if lib.check_conditions(dl, [1], [2]) and lib.get_function() is not None
+    ]
     assert libs and libs[0] == "rapidfuzz.distance.OSA.distance", libs
 
 
@@ -144,8 +147,7 @@ def test_mean_differs_from_np_mean_where_it_matters():
 def test_evaluate_reports_the_homework_numbers_bit_for_bit():
     """The evaluation loop end to end: loss mean of batch means, similarities per sample."""
     torch.manual_seed(0)
-    cfg = AM.ModelConfig(decoder="transformer", n_mels=8, n_frames=12, hidden_dim=16, n_heads=2,
-                         feed_forward_dim=32)
+    cfg = AM.ModelConfig(decoder="transformer", n_mels=8, n_frames=12, hidden_dim=16, n_heads=2, feed_forward_dim=32)
     model = AM.build_model(cfg).eval()
     gen = torch.Generator().manual_seed(1)
     n, batch = 82, 2  # 41 batches, as the homework's validation
@@ -153,7 +155,7 @@ def test_evaluate_reports_the_homework_numbers_bit_for_bit():
     tokens = torch.randint(3, N_VOCAB, (n, 99), generator=gen)
     tokens[:, 0] = S
     for row, stop in enumerate(torch.randint(2, 99, (n,), generator=gen).tolist()):
-        tokens[row, stop], tokens[row, stop + 1:] = STOP, PAD
+        tokens[row, stop], tokens[row, stop + 1 :] = STOP, PAD
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(audio, tokens), batch_size=batch)
     ours = E.evaluate(model, loader, torch.device("cpu"), label_smoothing=0.1, keep_predictions=True)
 
@@ -162,14 +164,16 @@ def test_evaluate_reports_the_homework_numbers_bit_for_bit():
         for (a, t), start in zip(loader, range(0, n, batch)):
             logits = model(a, t[:, :-1])
             losses.append(torch.nn.functional.cross_entropy(logits, t[:, 1:], label_smoothing=0.1).item())
-            for target, pred in zip(t.tolist(), ours["predictions"][start:start + batch]):
+            for target, pred in zip(t.tolist(), ours["predictions"][start : start + batch]):
                 for k, v in homework_scores(target, pred).items():
                     scores[k].append(v)
     assert len(losses) == 41
     assert ours["loss"] == homework_mean(losses)
     for k in M.SIMILARITIES:
         assert ours[k] == homework_mean(scores[k]), k
+
     # the draw tells the homework's order apart from summing per batch first (the old code)
     def per_batch_first(v):
-        return functools.reduce(operator.add, [sum(v[i:i + batch]) for i in range(0, n, batch)], 0.0) / n
+        return functools.reduce(operator.add, [sum(v[i : i + batch]) for i in range(0, n, batch)], 0.0) / n
+
     assert any(per_batch_first(scores[k]) != ours[k] for k in M.SIMILARITIES)

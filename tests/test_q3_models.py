@@ -2,17 +2,15 @@
 
 import math
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-
 from hw2repro import joblog
-from hw2repro.q3 import models as AM
 from hw2repro.q3 import dataset, evaluate, job
+from hw2repro.q3 import models as AM
 from hw2repro.q3 import train as AT
 from hw2repro.runtime import setup_job
 
@@ -71,8 +69,15 @@ def feature_files(tmp_path_factory):
 
 
 def tiny_settings(decoder="lstm", **kw):
-    base = dict(model=AM.ModelConfig(decoder=decoder, **TINY), seed=7, epochs=3, batch_size=8, eval_batch_size=4,
-                lr=3e-3, log_train_every=2)
+    base = dict(
+        model=AM.ModelConfig(decoder=decoder, **TINY),
+        seed=7,
+        epochs=3,
+        batch_size=8,
+        eval_batch_size=4,
+        lr=3e-3,
+        log_train_every=2,
+    )
     base.update(kw)
     return AT.TrainSettings(**base)
 
@@ -164,7 +169,8 @@ def test_attention_scaling_and_key_without_bias():
     with torch.no_grad():
         q, k, v = mha._query(x), mha._key(x), mha._value(x)
         ref = torch.nn.functional.scaled_dot_product_attention(
-            q.view(1, 5, 2, 4).transpose(1, 2), k.view(1, 5, 2, 4).transpose(1, 2),
+            q.view(1, 5, 2, 4).transpose(1, 2),
+            k.view(1, 5, 2, 4).transpose(1, 2),
             v.view(1, 5, 2, 4).transpose(1, 2),
         )  # scale 1/sqrt(d_head) = (d_head^-1/4)^2
         ref = mha._out(ref.transpose(1, 2).flatten(2))
@@ -240,8 +246,9 @@ def test_kv_cache_gives_the_original_decodings_tokens(decoder):
     """The cached decode (the pipeline's) against the original's (prefix re-run, encoder output
     projected again every step): same tokens; LSTM logits bit for bit, Transformer to rounding."""
     torch.manual_seed(0)
-    cfg = AM.ModelConfig(decoder=decoder, n_mels=8, n_frames=12, hidden_dim=16, n_heads=2, feed_forward_dim=32,
-                         text_len=12)
+    cfg = AM.ModelConfig(
+        decoder=decoder, n_mels=8, n_frames=12, hidden_dim=16, n_heads=2, feed_forward_dim=32, text_len=12
+    )
     model = AM.build_model(cfg).eval()
     with torch.no_grad():
         for p in model.parameters():  # larger weights, so that the tokens vary along the sequence
@@ -330,8 +337,7 @@ def test_load_split_rejects_bad_files(tmp_path):
 
 
 def test_tiny_training_lowers_the_loss(feature_files):
-    trainer = make_trainer(tiny_settings("transformer", epochs=6, lr=1e-2, lr_start_factor=1.0),
-                           feature_files)
+    trainer = make_trainer(tiny_settings("transformer", epochs=6, lr=1e-2, lr_start_factor=1.0), feature_files)
     rows = trainer.fit()
     assert len(rows) == 6
     assert rows[-1]["train_loss"] < rows[0]["train_loss"] - 0.3
@@ -349,10 +355,13 @@ def test_training_log_gives_progress_eta_and_throughput(feature_files):
     steps = [m for m in messages if m.startswith("[")]
     assert [m.split("]")[0] for m in steps] == ["[1/2,    2/3", "[2/2,    2/3"], steps
     for m in steps:
-        assert re.fullmatch(r"\[\d/2, +\d/3\] loss: \d+\.\d{3}  \([\d.]+ s, epoch ETA [\d.]+ s, [\d.]+ samples/s\)", m), m
+        assert re.fullmatch(
+            r"\[\d/2, +\d/3\] loss: \d+\.\d{3}  \([\d.]+ s, epoch ETA [\d.]+ s, [\d.]+ samples/s\)", m
+        ), m
     epochs = [m for m in messages if m.startswith("epoch ")]
-    assert len(epochs) == 2 and all(re.search(r"training [\d.]+ samples/s, ETA \d+ s for the remaining", m)
-                                    for m in epochs), epochs
+    assert len(epochs) == 2 and all(
+        re.search(r"training [\d.]+ samples/s, ETA \d+ s for the remaining", m) for m in epochs
+    ), epochs
     assert all("\n" not in m for m in messages)  # one line per call: the job's tag on every line
 
 
@@ -409,8 +418,7 @@ def test_run_training_outputs_and_bitwise_resume(feature_files, tmp_path):
     def run(out, stop=None):
         setup_job(settings.seed, THREADS, allow_cuda=False)
         if stop is None:
-            return job.run_training(settings, feature_files, out, torch.device("cpu"), env, THREADS,
-                                   log=lambda m: None)
+            return job.run_training(settings, feature_files, out, torch.device("cpu"), env, THREADS, log=lambda m: None)
         data = {s: dataset.load_split(p) for s, p in feature_files.items()}
         AT.Trainer(settings, data, "cpu", out / "resume.pt", log=lambda m: None).fit(stop)
 
@@ -421,14 +429,27 @@ def test_run_training_outputs_and_bitwise_resume(feature_files, tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert not (tmp_path / "a" / "resume.pt").exists() and not (tmp_path / "b" / "resume.pt").exists()
     import json
+
     import pandas as pd
 
     frame = pd.read_csv(tmp_path / "a" / "metrics.csv")
     assert list(frame.columns) == AT.METRIC_COLUMNS and len(frame) == 2
     saved = json.loads((tmp_path / "a" / "test.json").read_text())
-    for k in ("test_loss", "test_jaccard", "test_cosine", "test_damerau_levenshtein",
-              "audio_blind_loss", "audio_blind_jaccard", "audio_blind_cosine",
-              "audio_blind_damerau_levenshtein", "n_params", "wall_time_s", "device", "threads", "env"):
+    for k in (
+        "test_loss",
+        "test_jaccard",
+        "test_cosine",
+        "test_damerau_levenshtein",
+        "audio_blind_loss",
+        "audio_blind_jaccard",
+        "audio_blind_cosine",
+        "audio_blind_damerau_levenshtein",
+        "n_params",
+        "wall_time_s",
+        "device",
+        "threads",
+        "env",
+    ):
         assert k in saved, k
     assert saved["n_test"] == 7 and result["audio_blind_derangement"]["fixed_points"] == 0
     text = (tmp_path / "a" / "predictions.txt").read_text()
@@ -477,8 +498,9 @@ def test_aggregate_table_and_figures(feature_files, tmp_path):
         settings = tiny_settings(decoder, epochs=2)
         setup_job(settings.seed, THREADS, allow_cuda=False)
         out = tmp_path / f"{decoder}_seed7"
-        job.run_training(settings, feature_files, out, torch.device("cpu"), {"device": "cpu"}, THREADS,
-                        log=lambda m: None)
+        job.run_training(
+            settings, feature_files, out, torch.device("cpu"), {"device": "cpu"}, THREADS, log=lambda m: None
+        )
         runs.append({"decoder": decoder, "seed": 7, "test": out / "test.json", "metrics": out / "metrics.csv"})
     summary, epochs = asr_report.aggregate(runs)
     assert list(summary["decoder"]) == ["lstm", "transformer"] and len(epochs) == 4
@@ -488,8 +510,11 @@ def test_aggregate_table_and_figures(feature_files, tmp_path):
     assert (table["source"].str.startswith("audio-blind")).sum() == 2
     assert (table["source"].str.contains("report B")).sum() == 2
     refs = references.load(refs_path)
-    figures = [q3_figures.loss_figure(epochs, refs, True), q3_figures.similarity_figure(epochs, refs, True),
-               q3_figures.results_table_figure(table, True)]
+    figures = [
+        q3_figures.loss_figure(epochs, refs, True),
+        q3_figures.similarity_figure(epochs, refs, True),
+        q3_figures.results_table_figure(table, True),
+    ]
     figures += list(q3_figures.original_run_plots(epochs[epochs["decoder"] == "lstm"]).values())
     for i, fig in enumerate(figures):
         plotting.save(fig, tmp_path / f"fig{i}.png")

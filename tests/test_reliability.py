@@ -56,9 +56,13 @@ def test_job_killed_mid_run_resumes_to_identical_result(tmp_path):
 
     work = copy_workflow(tmp_path / "killed")
     write_config(work / "c.yaml", config)
-    proc = subprocess.Popen([*SNAKEMAKE, f"{RUN}/result.json", "--cores", "1", "--configfile", "c.yaml"],
-                            cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [*SNAKEMAKE, f"{RUN}/result.json", "--cores", "1", "--configfile", "c.yaml"],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     checkpoint = work / RUN / "resume.pt"
     deadline = time.time() + 300
     while not checkpoint.exists() and proc.poll() is None and time.time() < deadline:

@@ -1,6 +1,7 @@
 """The compiled reproduction report and Snakemake's own report.
 
-Fast unit tests of the statistics (hw2repro.stats) and the report's tables (each question's summary), then, on one tiny real
+Fast unit tests of the statistics (hw2repro.stats) and the report's tables (each question's summary),
+then, on one tiny real
 pipeline run shared with other test files (``tiny_run`` in conftest):
 
 * the compiled report's files, tidy tables and honesty rules (synthetic banner, nothing comparable);
@@ -18,17 +19,16 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
+import browser
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
-import browser
 from browser import png_size, run_browser
+
 from conftest import REPO, snakemake
 from hw2repro import labels, provenance
 from hw2repro import stats as hs
@@ -42,8 +42,9 @@ from hw2repro.report import benchmarks, render
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("df, expected", [(1, 12.7062), (2, 4.3027), (4, 2.7764), (9, 2.2622), (29, 2.0452),
-                                          (120, 1.9799)])
+@pytest.mark.parametrize(
+    "df, expected", [(1, 12.7062), (2, 4.3027), (4, 2.7764), (9, 2.2622), (29, 2.0452), (120, 1.9799)]
+)
 def test_t_quantile_matches_tables(df, expected):
     assert hs.t_quantile(0.975, df) == pytest.approx(expected, abs=1e-4)
     assert hs.t_quantile(0.025, df) == pytest.approx(-expected, abs=1e-4)
@@ -79,8 +80,17 @@ def _runs(seeds=(1, 2, 3), shift=0.0):
         for lr in (0.1, 0.01):
             for seed in seeds:
                 acc = base + (0.01 if lr == 0.01 else 0) + rng.normal(0, 0.002)
-                rows.append({"pooling": pooling, "lr": lr, "seed": seed, "final_train_loss": 0.6 + rng.normal(0, 0.01),
-                             "final_val_acc": acc, "test_acc": acc - 0.01, "n_params": 224_892})
+                rows.append(
+                    {
+                        "pooling": pooling,
+                        "lr": lr,
+                        "seed": seed,
+                        "final_train_loss": 0.6 + rng.normal(0, 0.01),
+                        "final_val_acc": acc,
+                        "test_acc": acc - 0.01,
+                        "n_params": 224_892,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -101,8 +111,14 @@ def test_q2_tables_on_made_up_runs():
     assert (same["verdict"].str.startswith("within")).all()
     params = q2s.q2_params(runs, refs["q2_n_params"])
     assert params["matches"].all()
-    best = pd.DataFrame({"pooling": ["max", "none"], "best_lr": [0.01, 0.01], "final_val_acc_mean": [0.83, 0.81],
-                         "test_acc_mean": [0.82, 0.80]})
+    best = pd.DataFrame(
+        {
+            "pooling": ["max", "none"],
+            "best_lr": [0.01, 0.01],
+            "final_val_acc_mean": [0.83, 0.81],
+            "test_acc_mean": [0.82, 0.80],
+        }
+    )
     best_table = q2s.q2_best_lr(runs, best, published, comparable=True)
     assert list(best_table["seeds_picking_it"]) == [3, 3]
     assert best_table["agrees_with_published"].all()
@@ -110,16 +126,43 @@ def test_q2_tables_on_made_up_runs():
 
 def test_q3_comparison_uses_every_published_number():
     refs = yaml.safe_load((REPO / "config" / "references.yaml").read_text())
-    summary = pd.DataFrame([{"decoder": d, "seed": s, **{f"test_{k}": 0.5 for k in q3s.Q3_SCORES},
-                             **{f"audio_blind_{k}": 0.3 for k in q3s.Q3_SCORES}}
-                            for d in ("lstm", "transformer") for s in (1, 2)])
-    epochs = pd.DataFrame([{"decoder": d, "seed": s, "epoch": e, "train_loss": 1.0, "val_loss": 1.1,
-                            "val_jaccard": 0.6, "val_cosine": 0.7, "val_damerau_levenshtein": 0.4,
-                            "train_loss_last_logged": 1.0}
-                           for d in ("lstm", "transformer") for s in (1, 2) for e in (1, 2, 3)])
+    summary = pd.DataFrame(
+        [
+            {
+                "decoder": d,
+                "seed": s,
+                **{f"test_{k}": 0.5 for k in q3s.Q3_SCORES},
+                **{f"audio_blind_{k}": 0.3 for k in q3s.Q3_SCORES},
+            }
+            for d in ("lstm", "transformer")
+            for s in (1, 2)
+        ]
+    )
+    epochs = pd.DataFrame(
+        [
+            {
+                "decoder": d,
+                "seed": s,
+                "epoch": e,
+                "train_loss": 1.0,
+                "val_loss": 1.1,
+                "val_jaccard": 0.6,
+                "val_cosine": 0.7,
+                "val_damerau_levenshtein": 0.4,
+                "train_loss_last_logged": 1.0,
+            }
+            for d in ("lstm", "transformer")
+            for s in (1, 2)
+            for e in (1, 2, 3)
+        ]
+    )
     table = q3s.q3_comparison(summary, epochs, refs, comparable=False)
-    expected = (4 * len(refs["q3_test"]) + 4 * len(refs["q3_validation_epoch15"])
-                + len(refs["q3_other"]["val_loss_epoch1"]) + len(refs["q3_other"]["train_loss_epoch15"]))
+    expected = (
+        4 * len(refs["q3_test"])
+        + 4 * len(refs["q3_validation_epoch15"])
+        + len(refs["q3_other"]["val_loss_epoch1"])
+        + len(refs["q3_other"]["train_loss_epoch15"])
+    )
     assert len(table) == expected
     assert set(table["position"]) == {hs.NOT_COMPARABLE}
     assert set(table.loc[table["split"] == "validation, epoch 15", "our_epoch"]) == {3}  # ran 3 epochs
@@ -128,22 +171,33 @@ def test_q3_comparison_uses_every_published_number():
 
 
 def test_q1_complexity_verdicts():
-    table = pd.DataFrame([
-        {"claim": "O(L²) memory", "quantity": "peak memory vs L", "claimed": 2.0, "measured": 1.93},
-        {"claim": "O(L·M·D) time", "quantity": "CPU time vs L", "claimed": 1.0, "measured": 0.63},
-        {"claim": "O(L·M·D) time", "quantity": "wall time vs L", "claimed": 1.0, "measured": 2.66},
-        {"claim": "M = O(D^2)", "quantity": "M vs D", "claimed": 2.0, "measured": np.nan},
-        {"claim": "linear wins", "quantity": "crossover L (wall)", "claimed": np.nan, "measured": 514.0}])
+    table = pd.DataFrame(
+        [
+            {"claim": "O(L²) memory", "quantity": "peak memory vs L", "claimed": 2.0, "measured": 1.93},
+            {"claim": "O(L·M·D) time", "quantity": "CPU time vs L", "claimed": 1.0, "measured": 0.63},
+            {"claim": "O(L·M·D) time", "quantity": "wall time vs L", "claimed": 1.0, "measured": 2.66},
+            {"claim": "M = O(D^2)", "quantity": "M vs D", "claimed": 2.0, "measured": np.nan},
+            {"claim": "linear wins", "quantity": "crossover L (wall)", "claimed": np.nan, "measured": 514.0},
+        ]
+    )
     verdicts = list(q1s.q1_complexity(table)["verdict"])
-    assert verdicts == ["as claimed", "flatter than claimed (within the O bound)", "STEEPER than claimed",
-                        "not measured (one point)", "linear faster from L ≈ 514"]
+    assert verdicts == [
+        "as claimed",
+        "flatter than claimed (within the O bound)",
+        "STEEPER than claimed",
+        "not measured (one point)",
+        "linear faster from L ≈ 514",
+    ]
 
 
 def test_q2_flat_runs_name_the_one_class_predicted():
-    epochs = pd.DataFrame([{"pooling": "max", "lr": lr, "seed": 1, "epoch": e, "val_acc": acc}
-                           for lr, accs in ((0.001, (0.47, 0.47, 0.47)), (0.1, (0.5, 0.6, 0.7)),
-                                            (0.01, (0.35, 0.35, 0.35)))
-                           for e, acc in enumerate(accs, 1)])
+    epochs = pd.DataFrame(
+        [
+            {"pooling": "max", "lr": lr, "seed": 1, "epoch": e, "val_acc": acc}
+            for lr, accs in ((0.001, (0.47, 0.47, 0.47)), (0.1, (0.5, 0.6, 0.7)), (0.01, (0.35, 0.35, 0.35)))
+            for e, acc in enumerate(accs, 1)
+        ]
+    )
     counts = {"CNV": 35, "DME": 10, "DRUSEN": 8, "NORMAL": 47}  # shares .35 / .10 / .08 / .47 of 100
     flat = q2s.flat_runs(epochs, counts)
     assert list(flat["lr"]) == [0.001, 0.01] and list(flat["only_class"]) == ["NORMAL", "CNV"]
@@ -153,8 +207,9 @@ def test_q2_flat_runs_name_the_one_class_predicted():
 def test_q2_class_tables_and_published_spread(tmp_path):
     path = tmp_path / "test_predictions.csv"
     pd.DataFrame({"index": range(6), "label": [0, 0, 1, 3, 3, 3], "predicted": [0, 3, 3, 3, 3, 3]}).to_csv(path)
-    per_class, confusion = q2s.class_tables([{"pooling": "max", "lr": "0.1", "seed": 1, "path": path}],
-                                            ("CNV", "DME", "DRUSEN", "NORMAL"))
+    per_class, confusion = q2s.class_tables(
+        [{"pooling": "max", "lr": "0.1", "seed": 1, "path": path}], ("CNV", "DME", "DRUSEN", "NORMAL")
+    )
     acc = per_class.set_index("class")["accuracy"]
     assert acc["CNV"] == 0.5 and acc["DME"] == 0 and np.isnan(acc["DRUSEN"]) and acc["NORMAL"] == 1
     assert len(confusion) == 16 and confusion["count"].sum() == 6
@@ -165,16 +220,22 @@ def test_q2_class_tables_and_published_spread(tmp_path):
     at = spread[(spread["metric"] == "test_acc") & (spread["pooling"] == "max") & (spread["lr"] == 0.01)].iloc[0]
     pub = published[(published["pooling"] == "max") & (published["lr"] == 0.01)]["test_acc"].dropna()
     assert at["published_n"] == len(pub) and at["published_median"] == pytest.approx(pub.median())
-    assert at["where"] in {"below every published number", "within the published range",
-                           "above every published number"}
+    assert at["where"] in {"below every published number", "within the published range", "above every published number"}
     assert set(q2s.q2_published_spread(_runs(), published, comparable=False)["where"]) <= {
-        hs.NOT_COMPARABLE, "not run here"}
+        hs.NOT_COMPARABLE,
+        "not run here",
+    }
 
 
 def test_q3_transcription_samples_best_worst_random(tmp_path):
-    blocks = [("a", "<the cat sat.>", "<the cat sat.>"), ("b", "<a dog ran.>", "<@@@@@@@@>"),
-              ("c", "<we won.>", "<we wan.>"), ("d", "<it is.>", "<it is,>"), ("e", "<go.>", "<no.>"),
-              ("f", "<red sky.>", "<red sky>")]
+    blocks = [
+        ("a", "<the cat sat.>", "<the cat sat.>"),
+        ("b", "<a dog ran.>", "<@@@@@@@@>"),
+        ("c", "<we won.>", "<we wan.>"),
+        ("d", "<it is.>", "<it is,>"),
+        ("e", "<go.>", "<no.>"),
+        ("f", "<red sky.>", "<red sky>"),
+    ]
     path = tmp_path / "predictions.txt"
     path.write_text("".join(f"id:     {i}\ntarget: {t}\npred:   {p}\nblind:  <@>\n\n" for i, t, p in blocks))
     samples = q3s.transcription_samples([{"decoder": "lstm", "seed": 1, "path": path}], n_random=3, seed=0)
@@ -189,8 +250,10 @@ def test_benchmark_table_and_totals(tmp_path):
     for name, s, rss in (("q2/train_a", 10.0, 500.0), ("q2/train_b", 20.0, "-"), ("q1/verify", 1.5, 100.0)):
         path = root / f"{name}.tsv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-                        f"{s}\t0:00:10\t{rss}\t1\t1\t1\t0\t0\t90.0\t{s / 2}\n")
+        path.write_text(
+            "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+            f"{s}\t0:00:10\t{rss}\t1\t1\t1\t0\t0\t90.0\t{s / 2}\n"
+        )
     bench = benchmarks.benchmarks_table(sorted(root.rglob("*.tsv")))
     assert list(bench["job"]) == ["q1/verify", "q2/train_a", "q2/train_b"]
     assert np.isnan(bench.loc[2, "max_rss_mb"])
@@ -232,53 +295,129 @@ def test_build_on_made_up_real_data_results(tmp_path, canonical):
     runs["n_test"], runs["epochs"], runs["wall_seconds"], runs["device"], runs["threads"] = 529, 15, 60.0, "cpu:x", 1
     res.joinpath("q2").mkdir(parents=True)
     runs.to_csv(res / "q2" / "summary.csv", index=False)
-    pd.DataFrame({"pooling": ["max", "none"], "best_lr": [0.01, 0.01], "final_val_acc_mean": [0.83, 0.81],
-                  "test_acc_mean": [0.82, 0.80]}).to_csv(res / "q2" / "best_lr.csv", index=False)
+    pd.DataFrame(
+        {
+            "pooling": ["max", "none"],
+            "best_lr": [0.01, 0.01],
+            "final_val_acc_mean": [0.83, 0.81],
+            "test_acc_mean": [0.82, 0.80],
+        }
+    ).to_csv(res / "q2" / "best_lr.csv", index=False)
     (res / "data").mkdir()
     flags = {"canonical": canonical, "comparable": canonical}
-    (res / "data" / "octmnist.json").write_text(json.dumps(
-        {"source": "file", "synthetic": False, "label": "OCTMNIST", **flags,
-         "splits": {"train": {"n": 97477}, "val": {"n": 10832}, "test": {"n": 1000}}}))
-    (res / "data" / "ljspeech.json").write_text(json.dumps(
-        {"source": "path", "synthetic": False, "label": "LJ Speech 1.1", "rows": 13100, **flags,
-         "splits": {"train": [0, 9825], "val": [9825, 10480], "test": [10480, 13100]}}))
-    summary = pd.DataFrame([{"decoder": d, "seed": s, "test_loss": 1.18 + 0.01 * s, "test_jaccard": 0.71 + 0.005 * s,
-                             "test_cosine": 0.83, "test_damerau_levenshtein": 0.50 + 0.004 * s,
-                             "audio_blind_loss": 2.0, "audio_blind_jaccard": 0.3, "audio_blind_cosine": 0.5,
-                             "audio_blind_damerau_levenshtein": 0.1, "n_test": 2620, "epochs": 15,
-                             "n_params": 1000, "n_frames": 2754, "synthetic": False, "wall_time_s": 3600.0,
-                             "device": "cuda:x", "threads": 4} for d in ("lstm", "transformer") for s in (1, 2, 3)])
-    epochs = pd.DataFrame([{"decoder": d, "seed": s, "epoch": e, "train_loss": 1.1, "val_loss": 1.17 + 0.001 * s,
-                            "val_jaccard": 0.70 + 0.001 * s, "val_cosine": 0.82, "val_damerau_levenshtein": 0.51,
-                            "lr": 1e-3, "train_loss_last_logged": 1.09}
-                           for d in ("lstm", "transformer") for s in (1, 2, 3) for e in range(1, 16)])
+    (res / "data" / "octmnist.json").write_text(
+        json.dumps(
+            {
+                "source": "file",
+                "synthetic": False,
+                "label": "OCTMNIST",
+                **flags,
+                "splits": {"train": {"n": 97477}, "val": {"n": 10832}, "test": {"n": 1000}},
+            }
+        )
+    )
+    (res / "data" / "ljspeech.json").write_text(
+        json.dumps(
+            {
+                "source": "path",
+                "synthetic": False,
+                "label": "LJ Speech 1.1",
+                "rows": 13100,
+                **flags,
+                "splits": {"train": [0, 9825], "val": [9825, 10480], "test": [10480, 13100]},
+            }
+        )
+    )
+    summary = pd.DataFrame(
+        [
+            {
+                "decoder": d,
+                "seed": s,
+                "test_loss": 1.18 + 0.01 * s,
+                "test_jaccard": 0.71 + 0.005 * s,
+                "test_cosine": 0.83,
+                "test_damerau_levenshtein": 0.50 + 0.004 * s,
+                "audio_blind_loss": 2.0,
+                "audio_blind_jaccard": 0.3,
+                "audio_blind_cosine": 0.5,
+                "audio_blind_damerau_levenshtein": 0.1,
+                "n_test": 2620,
+                "epochs": 15,
+                "n_params": 1000,
+                "n_frames": 2754,
+                "synthetic": False,
+                "wall_time_s": 3600.0,
+                "device": "cuda:x",
+                "threads": 4,
+            }
+            for d in ("lstm", "transformer")
+            for s in (1, 2, 3)
+        ]
+    )
+    epochs = pd.DataFrame(
+        [
+            {
+                "decoder": d,
+                "seed": s,
+                "epoch": e,
+                "train_loss": 1.1,
+                "val_loss": 1.17 + 0.001 * s,
+                "val_jaccard": 0.70 + 0.001 * s,
+                "val_cosine": 0.82,
+                "val_damerau_levenshtein": 0.51,
+                "lr": 1e-3,
+                "train_loss_last_logged": 1.09,
+            }
+            for d in ("lstm", "transformer")
+            for s in (1, 2, 3)
+            for e in range(1, 16)
+        ]
+    )
     res.joinpath("q3").mkdir()
     summary.to_csv(res / "q3" / "summary.csv", index=False)
     epochs.to_csv(res / "q3" / "epochs.csv", index=False)
     bench = res / "benchmarks" / "q2" / "train.tsv"
     bench.parent.mkdir(parents=True)
-    bench.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-                     "60.0\t0:01:00\t500.0\t1\t1\t1\t0\t0\t99.0\t59.0\n")
-    q2_figs = [{"kind": k, "pooling": p, "lr": lr, "path": _png(res / "q2" / "figures" / f"{k}-{lr}-{p}.png")}
-               for p in ("max", "none") for lr in ("0.1", "0.01") for k in ("training-loss", "validation-accuracy")]
+    bench.write_text(
+        "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+        "60.0\t0:01:00\t500.0\t1\t1\t1\t0\t0\t99.0\t59.0\n"
+    )
+    q2_figs = [
+        {"kind": k, "pooling": p, "lr": lr, "path": _png(res / "q2" / "figures" / f"{k}-{lr}-{p}.png")}
+        for p in ("max", "none")
+        for lr in ("0.1", "0.01")
+        for k in ("training-loss", "validation-accuracy")
+    ]
     inputs = {
-        "q1_tables": [], "q1_environment": [], "q1_figures": [],
-        "q2_tables": [str(res / "q2" / "summary.csv"), str(res / "q2" / "best_lr.csv")], "q2_results": [],
+        "q1_tables": [],
+        "q1_environment": [],
+        "q1_figures": [],
+        "q2_tables": [str(res / "q2" / "summary.csv"), str(res / "q2" / "best_lr.csv")],
+        "q2_results": [],
         "q2_figures": [_png(res / "q2" / "figures" / "test_accuracy_overview.png")] + [f["path"] for f in q2_figs],
         "q3_tables": [str(res / "q3" / "summary.csv"), str(res / "q3" / "epochs.csv")],
         "q3_figures": [_png(res / "q3" / "figures" / f"{n}.png") for n in ("loss_train_val", "val_similarities")],
         "data_meta": [str(res / "data" / "octmnist.json"), str(res / "data" / "ljspeech.json")],
-        "references": [str(REPO / "config" / "references.yaml")], "benchmarks": [str(bench)],
+        "references": [str(REPO / "config" / "references.yaml")],
+        "benchmarks": [str(bench)],
         "captions": [str(p) for p in (REPO / "report").glob("q[123]_*.rst")],
         "templates": [str(REPO / "report" / "templates" / n) for n in ("report.html.j2", "report.md.j2")],
     }
     out_dir = res / "report"
-    outputs = {"html": str(out_dir / "index.html"), "markdown": str(out_dir / "report.md"),
-               "tables": [str(out_dir / "tables" / f"{n}.csv") for n in ("q2_comparison", "q3_comparison",
-                                                                          "q1_verification", "setup")]}
-    settings = {"config": {"q2": {"epochs": 15, "batch_size": 8, "optimizer": "sgd"}, "q3": {"batch_size": 64}},
-                "questions": {"q1": False, "q2": True, "q3": True}, "q2_figures": q2_figs, "configfiles": [],
-                "repo": str(tmp_path)}
+    outputs = {
+        "html": str(out_dir / "index.html"),
+        "markdown": str(out_dir / "report.md"),
+        "tables": [
+            str(out_dir / "tables" / f"{n}.csv") for n in ("q2_comparison", "q3_comparison", "q1_verification", "setup")
+        ],
+    }
+    settings = {
+        "config": {"q2": {"epochs": 15, "batch_size": 8, "optimizer": "sgd"}, "q3": {"batch_size": 64}},
+        "questions": {"q1": False, "q2": True, "q3": True},
+        "q2_figures": q2_figs,
+        "configfiles": [],
+        "repo": str(tmp_path),
+    }
     render.build(inputs, outputs, settings, log=lambda msg: None)
     html = (out_dir / "index.html").read_text(encoding="utf-8")
     if not canonical:
@@ -352,8 +491,11 @@ def test_compiled_report_files_and_tables(tiny_run):
     spread = tables["q2_published_spread"]
     assert len(spread) == 3 * 6 and not spread["comparable"].any()  # 3 metrics x (2 poolings x 3 published lrs)
     per_class = tables["q2_per_class"]
-    assert len(per_class) == 2 * 4 and per_class["n_images"].sum() == 2 * pd.read_csv(
-        tiny_run / "results" / "q2" / "summary.csv")["n_test"].iloc[0]
+    assert (
+        len(per_class) == 2 * 4
+        and per_class["n_images"].sum()
+        == 2 * pd.read_csv(tiny_run / "results" / "q2" / "summary.csv")["n_test"].iloc[0]
+    )
     assert set(tables["q1_complexity"]["verdict"].dropna()) and tables["q1_complexity"]["verdict"].notna().all()
     flat = tables["q2_flat_runs"]  # two tiny epochs: a run whose validation accuracy never moved is named
     for r in flat.itertuples():
@@ -421,8 +563,14 @@ def test_compiled_report_fits_and_enlarges_at(width, tiny_run, chromium, tmp_pat
     assert enlarged["open"] and enlarged["natural"] == enlarged["expected"] > 0, enlarged
     assert enlarged["shown"] == enlarged["natural"], enlarged  # full size, not fitted
 
-    shot = browser.screenshot_at(chromium, tmp_path, index, width, 2400 if width < 500 else 1600,
-                                 report_dir(tiny_run) / f"screenshot-{width}.png")
+    shot = browser.screenshot_at(
+        chromium,
+        tmp_path,
+        index,
+        width,
+        2400 if width < 500 else 1600,
+        report_dir(tiny_run) / f"screenshot-{width}.png",
+    )
     assert png_size(shot)[0] == width and shot.stat().st_size > 20_000
     artifacts = os.environ.get("HW2_TEST_ARTIFACTS")
     if artifacts:

@@ -50,6 +50,7 @@ slurm = pytest.mark.slurm
 
 # ---- fixtures --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def cluster():
     if os.environ.get(ENABLE_VAR) != "1":
@@ -90,12 +91,16 @@ def run_snakemake(cluster, work: Path, *args: str, expect_ok: bool = True) -> su
     try:
         proc = subprocess.run([*SNAKEMAKE, *args], cwd=work, capture_output=True, text=True, timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired as exc:
-        raise AssertionError(f"snakemake {' '.join(args)} ran over {RUN_TIMEOUT}s:\n{exc.stdout}\n{exc.stderr}\n"
-                             + diagnostics(cluster, work)) from None
+        raise AssertionError(
+            f"snakemake {' '.join(args)} ran over {RUN_TIMEOUT}s:\n{exc.stdout}\n{exc.stderr}\n"
+            + diagnostics(cluster, work)
+        ) from None
     proc.seconds = time.monotonic() - tic
     if (proc.returncode == 0) != expect_ok:
-        raise AssertionError(f"snakemake {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}\n"
-                             + diagnostics(cluster, work))
+        raise AssertionError(
+            f"snakemake {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}\n"
+            + diagnostics(cluster, work)
+        )
     return proc
 
 
@@ -125,13 +130,15 @@ def squeue_states(cluster, output: str) -> dict[str, tuple[str, str]]:
 def cpu_run(cluster, tmp_path_factory):
     """The whole tiny pipeline, submitted job by job to the local cluster through profiles/slurm-cpu."""
     work = workflow_copy(tmp_path_factory.mktemp("slurm_cpu"), tiny_config())
-    proc = run_snakemake(cluster, work, "--profile", "profiles/slurm-cpu", "--configfile", "tiny.yaml",
-                         *LOCAL_TEST_FLAGS)
+    proc = run_snakemake(
+        cluster, work, "--profile", "profiles/slurm-cpu", "--configfile", "tiny.yaml", *LOCAL_TEST_FLAGS
+    )
     TIMINGS["cpu_profile_run_s"] = proc.seconds
     return SimpleNamespace(work=work, proc=proc, output=proc.stdout + proc.stderr)
 
 
 # ---- on the cluster --------------------------------------------------------------------------
+
 
 @slurm
 def test_cpu_profile_runs_the_tiny_pipeline_as_slurm_jobs(cluster, cpu_run):
@@ -188,8 +195,13 @@ def test_cpu_profile_produces_every_q2_output(cpu_run):
 @slurm
 def test_nothing_left_to_do_after_the_cluster_run(cpu_run):
     """Jobs run on the cluster record the same provenance as local ones: a second look finds nothing."""
-    proc = subprocess.run([*SNAKEMAKE, "-n", "--profile", "profiles/slurm-cpu", "--configfile", "tiny.yaml"],
-                          cwd=cpu_run.work, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [*SNAKEMAKE, "-n", "--profile", "profiles/slurm-cpu", "--configfile", "tiny.yaml"],
+        cwd=cpu_run.work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
 
@@ -200,13 +212,22 @@ def test_a_job_failing_on_the_cluster_fails_the_run_and_names_its_logs(cluster, 
     config["data"]["octmnist"] = {"source": "file", "path": "corrupt.npz"}
     work = workflow_copy(tmp_path, config, "corrupt.yaml")
     (work / "corrupt.npz").write_bytes(b"PK\x03\x04 not a zip archive, not an npz file " * 20)
-    proc = run_snakemake(cluster, work, "--profile", "profiles/slurm-cpu", "--configfile", "corrupt.yaml",
-                         *LOCAL_TEST_FLAGS, "results/data/octmnist.npz", expect_ok=False)
+    proc = run_snakemake(
+        cluster,
+        work,
+        "--profile",
+        "profiles/slurm-cpu",
+        "--configfile",
+        "corrupt.yaml",
+        *LOCAL_TEST_FLAGS,
+        "results/data/octmnist.npz",
+        expect_ok=False,
+    )
     TIMINGS["failing_run_s"] = proc.seconds
     output = proc.stdout + proc.stderr
     jobs = submitted_jobs(output)
     assert len(jobs) == 1, output
-    (jobid, slurm_log), = jobs.items()
+    ((jobid, slurm_log),) = jobs.items()
     assert squeue_states(cluster, output)[jobid][0] == "FAILED"
     assert "Error in rule octmnist_data" in output
     assert f"SLURM-job '{jobid}' failed" in output
@@ -225,8 +246,17 @@ def test_gpu_profile_gives_training_jobs_a_gpu_and_they_fall_back_to_cpu(cluster
     """profiles/slurm on the same cluster: one more training run (lr 0.05; the data are there)."""
     work = cpu_run.work
     target = f"results/q2/runs/max_lr0.05_seed{SEED}/result.json"
-    proc = run_snakemake(cluster, work, "--profile", "profiles/slurm", "--configfile", "tiny.yaml",
-                         *LOCAL_TEST_FLAGS, "--verbose", target)
+    proc = run_snakemake(
+        cluster,
+        work,
+        "--profile",
+        "profiles/slurm",
+        "--configfile",
+        "tiny.yaml",
+        *LOCAL_TEST_FLAGS,
+        "--verbose",
+        target,
+    )
     TIMINGS["gpu_profile_run_s"] = proc.seconds
     output = proc.stdout + proc.stderr
     calls = {m.group(1): m.group(0) for m in re.finditer(r"sbatch call: .*--comment (rule_\S+).*", output)}
@@ -249,10 +279,16 @@ def test_gpu_profile_gives_training_jobs_a_gpu_and_they_fall_back_to_cpu(cluster
 
 # ---- without a cluster: what the profiles ask for ------------------------------------------
 
+
 def dry_run_resources(work: Path, profile: str) -> dict[str, list[dict]]:
     """rule -> the resources of each of its jobs, as a dry run with ``profile`` plans them."""
-    proc = subprocess.run([*SNAKEMAKE, "-n", "--profile", profile, "--configfile", "tiny.yaml"],
-                          cwd=work, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [*SNAKEMAKE, "-n", "--profile", profile, "--configfile", "tiny.yaml"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     jobs: dict[str, list[dict]] = {}
     for block in proc.stdout.split("\nrule ")[1:] + proc.stdout.split("\nlocalrule ")[1:]:
@@ -293,7 +329,8 @@ def test_profiles_are_complete_and_consistent():
         profile = yaml.safe_load(text)
         assert profile["executor"] == "slurm" and profile["jobs"] > 0
         assert {"slurm_partition", "slurm_account", "runtime", "mem_mb", "cpus_per_task"} <= set(
-            profile["default-resources"])
+            profile["default-resources"]
+        )
         assert "localrules" not in profile  # not a command-line option: Snakemake would refuse the profile
         # every setting is explained: each top-level key and default resource follows a comment line
         lines = text.splitlines()
@@ -316,8 +353,14 @@ def test_plugin_renders_the_gpu_request_as_sbatch_flags():
         __getattr__ = dict.__getitem__
 
     job = SimpleNamespace(resources=Res(resources), threads=1, name="q2_train", is_group=lambda: False)
-    params = {"run_uuid": "x", "slurm_logfile": "x.log", "comment_str": "rule_q2_train", "account": "",
-              "partition": f" -p {resources['slurm_partition']}", "workdir": "/w"}
+    params = {
+        "run_uuid": "x",
+        "slurm_logfile": "x.log",
+        "comment_str": "rule_q2_train",
+        "account": "",
+        "partition": f" -p {resources['slurm_partition']}",
+        "workdir": "/w",
+    }
     call = get_submit_command(job, params) + set_gres_string(job)
     assert " --gpus=1" in call and " --cpus-per-gpu=2" in call and " -p gpu" in call, call
     assert "--cpus-per-task" not in call and "-t 60" in call, call

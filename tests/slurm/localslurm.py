@@ -52,9 +52,9 @@ PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge")
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scontrol", "srun", "scancel")
 ETC_CONF = Path("/etc/slurm/slurm.conf")
 RUN_DIR = Path("/run/lock") if Path("/run/lock").is_dir() else Path(tempfile.gettempdir())
-LOCK_FILE = RUN_DIR / "hw2repro-localslurm.lock"    # one test cluster per machine at a time
-STATE_FILE = RUN_DIR / "hw2repro-localslurm.json"   # PIDs and paths of the running test cluster
-MEMORY_MARGIN_MB = 1024   # kept free for the OS, the Snakemake controller and the daemons
+LOCK_FILE = RUN_DIR / "hw2repro-localslurm.lock"  # one test cluster per machine at a time
+STATE_FILE = RUN_DIR / "hw2repro-localslurm.json"  # PIDs and paths of the running test cluster
+MEMORY_MARGIN_MB = 1024  # kept free for the OS, the Snakemake controller and the daemons
 PARTITION = "debug"
 GPU_PARTITION = "gpu"
 
@@ -85,7 +85,9 @@ def ensure_packages(log=print) -> float:
         subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, text=True, check=False)
         proc = subprocess.run(install, env=env, capture_output=True, text=True)
     if proc.returncode != 0 or missing_binaries():
-        raise LocalSlurmError(f"apt-get install {' '.join(PACKAGES)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise LocalSlurmError(
+            f"apt-get install {' '.join(PACKAGES)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return time.monotonic() - tic
 
 
@@ -99,8 +101,11 @@ def node_hardware() -> dict:
     """CPUs, topology and memory of this machine as ``slurmd -C`` sees them."""
     out = subprocess.run([_sbin("slurmd"), "-C"], capture_output=True, text=True, check=True).stdout
     fields = dict(re.findall(r"(\w+)=(\S+)", out.splitlines()[0]))
-    hw = {k: int(fields[k]) for k in ("CPUs", "Boards", "SocketsPerBoard", "CoresPerSocket", "ThreadsPerCore")
-          if k in fields}
+    hw = {
+        k: int(fields[k])
+        for k in ("CPUs", "Boards", "SocketsPerBoard", "CoresPerSocket", "ThreadsPerCore")
+        if k in fields
+    }
     hw["RealMemory"] = max(512, int(fields["RealMemory"]) - MEMORY_MARGIN_MB)
     return hw
 
@@ -175,7 +180,7 @@ class LocalSlurm:
     _logs: dict = field(default_factory=dict, repr=False)
 
     # ---- start -------------------------------------------------------------------------
-    def start(self, timeout: float = 90) -> "LocalSlurm":
+    def start(self, timeout: float = 90) -> LocalSlurm:
         if os.geteuid() != 0:
             raise LocalSlurmError("the local SLURM test cluster needs root (daemons, /etc/slurm/slurm.conf)")
         self.install_seconds = ensure_packages()
@@ -185,11 +190,18 @@ class LocalSlurm:
             stop_recorded_cluster()  # a cluster a killed earlier run left behind
             self._write_files()
             self._link_conf()
-            self._spawn("munged", ["munged", "--foreground", "--force",
-                                   f"--key-file={self.base}/munge/munge.key",
-                                   f"--socket={self.base}/munge/munge.socket.2",
-                                   f"--pid-file={self.base}/run/munged.pid",
-                                   f"--seed-file={self.base}/munge/munged.seed"])
+            self._spawn(
+                "munged",
+                [
+                    "munged",
+                    "--foreground",
+                    "--force",
+                    f"--key-file={self.base}/munge/munge.key",
+                    f"--socket={self.base}/munge/munge.socket.2",
+                    f"--pid-file={self.base}/run/munged.pid",
+                    f"--seed-file={self.base}/munge/munged.seed",
+                ],
+            )
             self._wait_for(lambda: (self.base / "munge" / "munge.socket.2").exists(), 15, "munged socket")
             self._spawn("slurmctld", [_sbin("slurmctld"), "-D", "-i", "-f", str(self.conf)])
             self._wait_for(self._controller_up, 30, "slurmctld to answer")
@@ -217,7 +229,7 @@ class LocalSlurm:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     fh.close()
-                    raise LocalSlurmError(f"another local test cluster held {LOCK_FILE} for {wait}s")
+                    raise LocalSlurmError(f"another local test cluster held {LOCK_FILE} for {wait}s") from None
                 time.sleep(1)
         self._lock = fh
 
@@ -230,10 +242,16 @@ class LocalSlurm:
         key.write_bytes(os.urandom(1024))
         key.chmod(0o600)
         hw = node_hardware()
-        self.conf.write_text(SLURM_CONF.format(
-            base=self.base, ctld_port=free_port(), slurmd_port=free_port(),
-            hardware=" ".join(f"{k}={v}" for k, v in hw.items()),
-            partition=PARTITION, gpu_partition=GPU_PARTITION))
+        self.conf.write_text(
+            SLURM_CONF.format(
+                base=self.base,
+                ctld_port=free_port(),
+                slurmd_port=free_port(),
+                hardware=" ".join(f"{k}={v}" for k, v in hw.items()),
+                partition=PARTITION,
+                gpu_partition=GPU_PARTITION,
+            )
+        )
         (self.base / "etc" / "gres.conf").write_text(GRES_CONF)
         self.env = {"SLURM_CONF": str(self.conf)}
         self._save_state()
@@ -252,8 +270,14 @@ class LocalSlurm:
     def _spawn(self, name, argv):
         log = open(self.base / "log" / f"{name}.out", "w")
         self._logs[name] = log
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env={**os.environ, **self.env}, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **self.env},
+            start_new_session=True,
+        )
         self._procs[name] = proc
         self.pids[name] = proc.pid
         self._save_state()
@@ -266,16 +290,18 @@ class LocalSlurm:
         while time.monotonic() < deadline:
             for name, proc in self._procs.items():
                 if proc.poll() is not None:
-                    raise LocalSlurmError(f"{name} exited ({proc.returncode}) while waiting for {what}:\n"
-                                          + self.daemon_logs())
+                    raise LocalSlurmError(
+                        f"{name} exited ({proc.returncode}) while waiting for {what}:\n" + self.daemon_logs()
+                    )
             if predicate():
                 return
             time.sleep(0.3)
         raise LocalSlurmError(f"timed out after {timeout}s waiting for {what}:\n" + self.daemon_logs())
 
     def run(self, *argv, check=False, timeout=30) -> subprocess.CompletedProcess:
-        return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=check,
-                              env={**os.environ, **self.env})
+        return subprocess.run(
+            list(argv), capture_output=True, text=True, timeout=timeout, check=check, env={**os.environ, **self.env}
+        )
 
     def _controller_up(self) -> bool:
         return self.run("scontrol", "ping").stdout.count("UP") > 0
@@ -315,8 +341,13 @@ class LocalSlurm:
         self.stop()
 
     def state(self) -> dict:
-        return {"base": str(self.base), "conf": str(self.conf), "pids": dict(self.pids),
-                "startup_seconds": round(self.startup_seconds, 1), "install_seconds": round(self.install_seconds, 1)}
+        return {
+            "base": str(self.base),
+            "conf": str(self.conf),
+            "pids": dict(self.pids),
+            "startup_seconds": round(self.startup_seconds, 1),
+            "install_seconds": round(self.install_seconds, 1),
+        }
 
 
 def _cmdline(pid: int) -> str:
@@ -344,9 +375,16 @@ def stop_cluster(state: dict, procs: dict | None = None) -> None:
         with contextlib.suppress(Exception):
             subprocess.run(["scancel", "--user=root"], env=env, capture_output=True, timeout=10)
             deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and subprocess.run(
-                    ["squeue", "-h", "-t", "PENDING,RUNNING,COMPLETING,SUSPENDED"], env=env,
-                    capture_output=True, text=True, timeout=10).stdout.strip():
+            while (
+                time.monotonic() < deadline
+                and subprocess.run(
+                    ["squeue", "-h", "-t", "PENDING,RUNNING,COMPLETING,SUSPENDED"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                ).stdout.strip()
+            ):
                 time.sleep(0.5)
     for name in ("slurmd", "slurmctld", "munged"):
         pid = state["pids"].get(name)
@@ -371,6 +409,7 @@ def stop_recorded_cluster() -> None:
 
 def stop_pid(pid: int, proc: subprocess.Popen | None = None, grace: float = 10):
     """SIGTERM the one process ``pid`` (a daemon we started), SIGKILL it after ``grace`` s."""
+
     def alive():
         if proc is not None:
             return proc.poll() is None
@@ -395,6 +434,7 @@ def stop_pid(pid: int, proc: subprocess.Popen | None = None, grace: float = 10):
 
 
 # ---- command line ----------------------------------------------------------------------------
+
 
 def _cli(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

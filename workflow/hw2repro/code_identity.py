@@ -15,7 +15,7 @@ import ast
 import hashlib
 import os
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE = "hw2repro"
@@ -76,7 +76,7 @@ def _with_parents(name: str) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _closure_of(name: str) -> frozenset[str]:
     seen: set[str] = set()
     todo = [name]

@@ -33,27 +33,37 @@ def problems(config: dict) -> list[str]:
     out = []
     q3 = config.get("q3", {})
     if "hidden_dim" in q3 and "n_heads" in q3 and q3["hidden_dim"] % q3["n_heads"]:
-        out.append(f"invalid config: q3.hidden_dim ({q3['hidden_dim']}) must be divisible by q3.n_heads "
-                   f"({q3['n_heads']}): attention splits the width into equal heads")
+        out.append(
+            f"invalid config: q3.hidden_dim ({q3['hidden_dim']}) must be divisible by q3.n_heads "
+            f"({q3['n_heads']}): attention splits the width into equal heads"
+        )
     scaling = config.get("q1", {}).get("scaling", {})
     if "lengths" in scaling and "fit_min_length" in scaling:
         fitted = [n for n in scaling["lengths"] if n >= scaling["fit_min_length"]]
         if len(fitted) < 2:
-            out.append(f"invalid config: q1.scaling.fit_min_length ({scaling['fit_min_length']}) leaves "
-                       f"{len(fitted)} of q1.scaling.lengths {sorted(scaling['lengths'])} to fit a slope on "
-                       "(needs 2): lower it or add longer lengths")
+            out.append(
+                f"invalid config: q1.scaling.fit_min_length ({scaling['fit_min_length']}) leaves "
+                f"{len(fitted)} of q1.scaling.lengths {sorted(scaling['lengths'])} to fit a slope on "
+                "(needs 2): lower it or add longer lengths"
+            )
     if scaling.get("min_repeats", 0) > scaling.get("max_repeats", float("inf")):
-        out.append(f"invalid config: q1.scaling.min_repeats ({scaling['min_repeats']}) is above "
-                   f"q1.scaling.max_repeats ({scaling['max_repeats']})")
+        out.append(
+            f"invalid config: q1.scaling.min_repeats ({scaling['min_repeats']}) is above "
+            f"q1.scaling.max_repeats ({scaling['max_repeats']})"
+        )
     approx = config.get("q1", {}).get("approx", {})
     if approx.get("scale_min", 0) >= approx.get("scale_max", float("inf")):
-        out.append(f"invalid config: q1.approx.scale_min ({approx['scale_min']}) must be below "
-                   f"q1.approx.scale_max ({approx['scale_max']})")
+        out.append(
+            f"invalid config: q1.approx.scale_min ({approx['scale_min']}) must be below "
+            f"q1.approx.scale_max ({approx['scale_max']})"
+        )
     lj = config.get("data", {}).get("ljspeech", {})
     synth = lj.get("synthetic", {})
     if synth.get("min_chars", 0) > synth.get("max_chars", float("inf")):
-        out.append(f"invalid config: data.ljspeech.synthetic.min_chars ({synth['min_chars']}) is above "
-                   f"data.ljspeech.synthetic.max_chars ({synth['max_chars']})")
+        out.append(
+            f"invalid config: data.ljspeech.synthetic.min_chars ({synth['min_chars']}) is above "
+            f"data.ljspeech.synthetic.max_chars ({synth['max_chars']})"
+        )
     for key in ("rate", "pitch", "silence_s"):
         pair = synth.get(key)
         if pair is not None and len(pair) == 2 and pair[0] > pair[1]:
@@ -62,10 +72,15 @@ def problems(config: dict) -> list[str]:
     if rows is not None:
         empty = [s for s, n in q3_split_sizes(rows).items() if n < 1]
         if empty:
-            key = ("data.ljspeech.synthetic.n_clips" if lj.get("source", "synthetic") == "synthetic"
-                   else "data.ljspeech.expected_rows")
-            out.append(f"invalid config: {key} ({rows}) leaves the {', '.join(empty)} split(s) empty "
-                       "(75/5/20 by row order): raise it")
+            key = (
+                "data.ljspeech.synthetic.n_clips"
+                if lj.get("source", "synthetic") == "synthetic"
+                else "data.ljspeech.expected_rows"
+            )
+            out.append(
+                f"invalid config: {key} ({rows}) leaves the {', '.join(empty)} split(s) empty "
+                "(75/5/20 by row order): raise it"
+            )
     return out
 
 

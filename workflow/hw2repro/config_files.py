@@ -37,8 +37,10 @@ def problem(path: str | Path) -> str | None:
     if data is None:
         return f"{path}: empty; a config file holds keys at the top level, {EXAMPLE}"
     if not isinstance(data, dict):
-        return (f"{path}: the top level is a {type(data).__name__}, not keys; a config file holds keys at the "
-                f"top level, {EXAMPLE}")
+        return (
+            f"{path}: the top level is a {type(data).__name__}, not keys; a config file holds keys at the "
+            f"top level, {EXAMPLE}"
+        )
     return None
 
 

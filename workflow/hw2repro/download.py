@@ -52,8 +52,9 @@ def _finish(part: Path, dest: Path, url: str, size: int | None, checksums: dict[
         verify(part, size, checksums)
     except DownloadError as exc:  # the whole file arrived and is wrong: it cannot be resumed into a good one
         part.unlink()
-        raise DownloadError(f"{exc} (downloaded from {url}; the bad file was removed and the next run "
-                            "downloads it again)") from None
+        raise DownloadError(
+            f"{exc} (downloaded from {url}; the bad file was removed and the next run downloads it again)"
+        ) from None
     os.replace(part, dest)
     log(f"verified and saved {dest}")
     return dest
@@ -71,8 +72,10 @@ def _get(url: str, part: Path, size: int | None, log, timeout: float) -> int | N
         total = _server_total(response, resumed, have)
         if size is not None and total is not None and total != size:
             part.unlink(missing_ok=True)  # not the file we expect: nothing of it is worth keeping
-            raise DownloadError(f"{url}: expected {size:,} bytes, got {total:,} (the size the server "
-                                "states for the file; check the url and size keys of this data set)")
+            raise DownloadError(
+                f"{url}: expected {size:,} bytes, got {total:,} (the size the server "
+                "states for the file; check the url and size keys of this data set)"
+            )
         done = have if resumed else 0
         last = time.monotonic()
         with open(part, "ab" if resumed else "wb") as fh:
@@ -86,9 +89,18 @@ def _get(url: str, part: Path, size: int | None, log, timeout: float) -> int | N
     return total
 
 
-def fetch(url: str, dest: str | os.PathLike, *, size: int | None = None, sha256: str | None = None,
-          md5: str | None = None, manual_hint: str = "", log=print, timeout: float = 60.0,
-          attempts: int = ATTEMPTS) -> Path:
+def fetch(
+    url: str,
+    dest: str | os.PathLike,
+    *,
+    size: int | None = None,
+    sha256: str | None = None,
+    md5: str | None = None,
+    manual_hint: str = "",
+    log=print,
+    timeout: float = 60.0,
+    attempts: int = ATTEMPTS,
+) -> Path:
     """Download ``url`` to ``dest`` unless a verified copy is already there."""
     dest = Path(dest)
     checksums = {k: v for k, v in (("sha256", sha256), ("md5", md5)) if v}
@@ -129,8 +141,10 @@ def fetch(url: str, dest: str | os.PathLike, *, size: int | None = None, sha256:
             break
         log(f"the server closed the connection at byte {now:,} of {expected:,}; resuming")
     got = part.stat().st_size if part.exists() else 0
-    raise DownloadError(f"could not download {url}: the server stopped sending at byte {got:,} of "
-                        f"{size or total:,}.{_kept(part, size)}{hint}")
+    raise DownloadError(
+        f"could not download {url}: the server stopped sending at byte {got:,} of "
+        f"{size or total:,}.{_kept(part, size)}{hint}"
+    )
 
 
 def _kept(part: Path, size: int | None) -> str:

@@ -24,8 +24,9 @@ SYNTHETIC_NOTE = "SYNTHETIC DATA: not comparable to published numbers"
 
 def apply_style() -> None:
     sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.1)
-    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight",
-                         "pdf.fonttype": 42})  # embed TrueType: text stays selectable in PDFs
+    plt.rcParams.update(
+        {"figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight", "pdf.fonttype": 42}
+    )  # embed TrueType: text stays selectable in PDFs
 
 
 def new_figure(width: float = 5.5, height: float = 3.8, ncols: int = 1, **kwargs):
@@ -46,8 +47,7 @@ def seeded_numpy(seed: int = 0):
 
 def mark_synthetic(fig, synthetic: bool) -> None:
     if synthetic:
-        fig.text(0.5, 1.0, SYNTHETIC_NOTE, ha="center", va="bottom", fontsize=9, color="firebrick",
-                 weight="bold")
+        fig.text(0.5, 1.0, SYNTHETIC_NOTE, ha="center", va="bottom", fontsize=9, color="firebrick", weight="bold")
 
 
 def save(fig, *paths) -> None:
@@ -61,13 +61,16 @@ def epoch_curves(ax, epochs: pd.DataFrame, column: str, ylabel: str) -> None:
     seeds = sorted(epochs["seed"].unique())
     for seed in seeds:
         run = epochs[epochs["seed"] == seed]
-        ax.plot(run["epoch"], run[column], lw=1 if len(seeds) > 1 else 2, alpha=0.5 if len(seeds) > 1 else 1,
-                label=f"seed {seed}")
+        ax.plot(
+            run["epoch"],
+            run[column],
+            lw=1 if len(seeds) > 1 else 2,
+            alpha=0.5 if len(seeds) > 1 else 1,
+            label=f"seed {seed}",
+        )
     if len(seeds) > 1:
         mean = epochs.groupby("epoch")[column].mean()
         ax.plot(mean.index, mean.values, lw=2.5, color="black", label="mean")
     ax.set_xlabel("Epoch")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
-
-

@@ -15,13 +15,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-
-PACKAGES = ("snakemake", "torch", "numpy", "pandas", "matplotlib", "seaborn", "jinja2", "pyyaml", "rapidfuzz",
-            "jsonschema")
+PACKAGES = (
+    "snakemake",
+    "torch",
+    "numpy",
+    "pandas",
+    "matplotlib",
+    "seaborn",
+    "jinja2",
+    "pyyaml",
+    "rapidfuzz",
+    "jsonschema",
+)
 
 
 def git_info(repo) -> dict:
     """Commit and dirty flag of the checkout holding the workflow, or 'not a git checkout'."""
+
     def git(*args):
         return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=30)
 
@@ -58,8 +68,7 @@ def package_versions(packages=PACKAGES) -> dict:
 
 def hardware_info() -> dict:
     """CPU model and vector ISA, cores, GPU (if torch sees one) of the machine building the report."""
-    info = {"platform": platform.platform(), "cpu": cpu_model(), "cpu_isa": cpu_isa(),
-            "logical_cpus": os.cpu_count()}
+    info = {"platform": platform.platform(), "cpu": cpu_model(), "cpu_isa": cpu_isa(), "logical_cpus": os.cpu_count()}
     try:
         info["usable_cpus"] = len(os.sched_getaffinity(0))
     except AttributeError:

@@ -49,8 +49,7 @@ def describe(values) -> dict:
     """n, mean, sd, 95% CI (t), min, max of the finite values."""
     x = pd.to_numeric(pd.Series(values, dtype="float64"), errors="coerce").dropna().to_numpy(float)
     n = len(x)
-    out = {"n": n, "mean": np.nan, "sd": np.nan, "ci95_low": np.nan, "ci95_high": np.nan,
-           "min": np.nan, "max": np.nan}
+    out = {"n": n, "mean": np.nan, "sd": np.nan, "ci95_low": np.nan, "ci95_high": np.nan, "min": np.nan, "max": np.nan}
     if n == 0:
         return out
     mean = float(x.mean())

@@ -31,7 +31,9 @@ def workflow_file(*parts):
 def code_of(script):
     """A rule's code inputs: the package modules its script imports, directly or not (read from the
     source by hw2repro.code_identity, never listed by hand)."""
-    return [workflow_file(p.relative_to(REPO_DIR)) for p in code_identity.script_modules(WORKFLOW_DIR / "scripts" / script)]
+    return [
+        workflow_file(p.relative_to(REPO_DIR)) for p in code_identity.script_modules(WORKFLOW_DIR / "scripts" / script)
+    ]
 
 
 def require_unique(key, values, name=str):
@@ -110,8 +112,11 @@ Q2_FIG_SUFFIX = f"{fmt_num(Q2['dropout'])}-{fmt_num(Q2['l2_decay'])}-{Q2['optimi
 
 
 # Figures over the whole grid: every lr overlaid per pooling, per-class accuracy, confusion matrices.
-Q2_OVERVIEW_FIGURES = [f"lr_overlay_{p}" for p in Q2["poolings"]] + ["per_class_accuracy", "confusion_matrix",
-                                                                     "published_spread"]
+Q2_OVERVIEW_FIGURES = [f"lr_overlay_{p}" for p in Q2["poolings"]] + [
+    "per_class_accuracy",
+    "confusion_matrix",
+    "published_spread",
+]
 
 
 def q2_figure(kind, pooling, lr, ext):
@@ -212,8 +217,7 @@ Q3_ORIGINAL_PLOTS = [
     "damerau-levenshtein_similarity__val",
 ]
 # config["q3"] keys that do not change a run's numbers: editing them re-runs no training.
-Q3_NOT_TRAINING = {"decoders", "seeds", "threads", "gpu", "allow_cuda", "features", "train_mem_mb",
-                   "train_runtime"}
+Q3_NOT_TRAINING = {"decoders", "seeds", "threads", "gpu", "allow_cuda", "features", "train_mem_mb", "train_runtime"}
 
 
 wildcard_constraints:
@@ -243,14 +247,21 @@ def q3_train_mem_mb(wildcards, attempt):
 
 
 def q3_final_outputs():
-    runs = [f"{q3_run(d, s)}/{name}" for d, s in Q3_RUNS
-            for name in ("metrics.csv", "test.json", "predictions.txt", "model.pt")]
+    runs = [
+        f"{q3_run(d, s)}/{name}"
+        for d, s in Q3_RUNS
+        for name in ("metrics.csv", "test.json", "predictions.txt", "model.pt")
+    ]
     tables = [f"{Q3_DIR}/summary.csv", f"{Q3_DIR}/epochs.csv", f"{Q3_FIG}/test_table.csv"]
-    figures = [f"{Q3_FIG}/{name}.{ext}" for name in ("loss_train_val", "val_similarities", "test_table")
-               for ext in ("pdf", "png")]
+    figures = [
+        f"{Q3_FIG}/{name}.{ext}"
+        for name in ("loss_train_val", "val_similarities", "test_table")
+        for ext in ("pdf", "png")
+    ]
     return runs + tables + figures + q3_run_plots()
 
 
 def q3_run_plots():
-    return [f"{Q3_FIG}/{d}_seed{s}/{name}.{ext}" for d, s in Q3_RUNS
-            for name in Q3_ORIGINAL_PLOTS for ext in ("pdf", "png")]
+    return [
+        f"{Q3_FIG}/{d}_seed{s}/{name}.{ext}" for d, s in Q3_RUNS for name in Q3_ORIGINAL_PLOTS for ext in ("pdf", "png")
+    ]

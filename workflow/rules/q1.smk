@@ -5,6 +5,7 @@
 
 # Paths and target lists come from common.smk.
 
+
 rule q1_verify:
     input:
         code=code_of("q1_verify.py"),
@@ -17,20 +18,20 @@ rule q1_verify:
             labels={"table": "verification"},
         ),
         approx=f"{Q1_DIR}/approximation_error.csv",
-    params:
-        verify=Q1["verify"],
-        approx=Q1["approx"],
-        seed=Q1["seed"],
     log:
         f"{RESULTS}/logs/q1/verify.log",
     benchmark:
         f"{RESULTS}/benchmarks/q1/verify.tsv"
+    conda:
+        "../../envs/hw2.yaml"
     threads: Q1["threads"]
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        verify=Q1["verify"],
+        approx=Q1["approx"],
+        seed=Q1["seed"],
     script:
         "../scripts/q1_verify.py"
 
@@ -50,27 +51,27 @@ rule q1_scaling:
             labels={"table": "complexity claims vs measured"},
         ),
         environment=f"{Q1_DIR}/scaling_environment.json",
-    params:
-        scaling=Q1["scaling"],
-        seed=Q1["seed"],
     log:
         f"{RESULTS}/logs/q1/scaling.log",
     benchmark:
         f"{RESULTS}/benchmarks/q1/scaling.tsv"
+    conda:
+        "../../envs/hw2.yaml"
     threads: Q1["threads"]  # fixed (default 1), not --cores: timings must compare across machines and runs
     resources:
         # exact attention holds one L×L buffer at the largest L (1 GiB at 16384, float32); freed
         # buffers stay in the process (reuse_freed_memory), measured max RSS ~2.9 GB: allow 2 + 1.5 GB
-        mem_mb=1500 + 2 * max(Q1["scaling"]["lengths"]) ** 2 * (8 if Q1["scaling"]["dtype"] == "float64" else 4) // 2**20,
+        mem_mb=1500
+        + 2 * max(Q1["scaling"]["lengths"]) ** 2 * (8 if Q1["scaling"]["dtype"] == "float64" else 4) // 2**20,
         runtime=10,
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        scaling=Q1["scaling"],
+        seed=Q1["seed"],
     script:
         "../scripts/q1_scaling.py"
 
 
 rule q1_figures:
-    localrule: True
     input:
         scaling=rules.q1_scaling.output.scaling,
         slopes=rules.q1_scaling.output.slopes,
@@ -102,17 +103,18 @@ rule q1_figures:
             subcategory="feature dimension",
             labels={"figure": "M vs D"},
         ),
-    params:
-        figures=Q1["figures"],
     log:
         f"{RESULTS}/logs/q1/figures.log",
     benchmark:
         f"{RESULTS}/benchmarks/q1/figures.tsv"
+    localrule: True
+    conda:
+        "../../envs/hw2.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        figures=Q1["figures"],
     script:
         "../scripts/q1_figures.py"

@@ -1,6 +1,7 @@
 # Q2: CNN on OCTMNIST. data -> one training job per pooling x lr x seed -> tables -> figures.
 # Paths and target lists come from common.smk.
 
+
 rule octmnist_data:
     input:
         user_file=lambda w: [OCT["path"]] if OCT["source"] == "file" else [],
@@ -8,19 +9,19 @@ rule octmnist_data:
     output:
         npz=f"{RESULTS}/data/octmnist.npz",
         meta=f"{RESULTS}/data/octmnist.json",
-    params:
-        octmnist=OCT,
-        download_dir=f"{RESULTS}/downloads",
     log:
         f"{RESULTS}/logs/data/octmnist.log",
     benchmark:
         f"{RESULTS}/benchmarks/data/octmnist.tsv"
+    conda:
+        "../../envs/hw2.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        octmnist=OCT,
+        download_dir=f"{RESULTS}/downloads",
     script:
         "../scripts/octmnist_data.py"
 
@@ -34,6 +35,19 @@ rule q2_train:
         result=f"{Q2_DIR}/runs/{{pooling}}_lr{{lr}}_seed{{seed}}/result.json",
         model=f"{Q2_DIR}/runs/{{pooling}}_lr{{lr}}_seed{{seed}}/model.pt",
         predictions=f"{Q2_DIR}/runs/{{pooling}}_lr{{lr}}_seed{{seed}}/test_predictions.csv",
+    log:
+        f"{RESULTS}/logs/q2/train_{{pooling}}_lr{{lr}}_seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q2/train_{{pooling}}_lr{{lr}}_seed{{seed}}.tsv"
+    conda:
+        "../../envs/hw2.yaml"
+    threads: Q2["threads"]
+    resources:
+        # With --retries N, a job that died (e.g. killed for memory or time on a cluster) gets
+        # more of both on its next attempt, and resumes from its last epoch checkpoint.
+        mem_mb=lambda wildcards, attempt: 3000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
+        gpu=Q2["gpu"],
     params:
         # Everything that changes the result is a param, so Snakemake re-runs the job when it changes.
         settings=lambda w: {
@@ -45,25 +59,11 @@ rule q2_train:
         eq_test_dist=Q2["eq_test_dist"],
         allow_cuda=Q2["allow_cuda"],
         resume=lambda w: f"{q2_run(w.pooling, w.lr, w.seed)}/resume.pt",
-    log:
-        f"{RESULTS}/logs/q2/train_{{pooling}}_lr{{lr}}_seed{{seed}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/q2/train_{{pooling}}_lr{{lr}}_seed{{seed}}.tsv"
-    threads: Q2["threads"]
-    resources:
-        # With --retries N, a job that died (e.g. killed for memory or time on a cluster) gets
-        # more of both on its next attempt, and resumes from its last epoch checkpoint.
-        mem_mb=lambda wildcards, attempt: 3000 * attempt,
-        runtime=lambda wildcards, attempt: 120 * attempt,
-        gpu=Q2["gpu"],
-    conda:
-        "../../envs/hw2.yaml"
     script:
         "../scripts/q2_train.py"
 
 
 rule q2_aggregate:
-    localrule: True
     input:
         results=[f"{run}/result.json" for run in Q2_RUNS],
         metrics=[f"{run}/metrics.csv" for run in Q2_RUNS],
@@ -78,18 +78,18 @@ rule q2_aggregate:
         f"{RESULTS}/logs/q2/aggregate.log",
     benchmark:
         f"{RESULTS}/benchmarks/q2/aggregate.tsv"
+    localrule: True
+    conda:
+        "../../envs/hw2.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/hw2.yaml"
     script:
         "../scripts/q2_aggregate.py"
 
 
 rule q2_config_figures:
-    localrule: True
     input:
         epochs=rules.q2_aggregate.output.epochs,
         code=code_of("q2_config_figures.py"),
@@ -110,26 +110,26 @@ rule q2_config_figures:
             subcategory="validation accuracy",
             labels=lambda w: {"lr": w.lr, "pooling": POOLING_LABEL[w.no_maxpool]},
         ),
-    params:
-        pooling=lambda w: "none" if w.no_maxpool == "True" else "max",
-        lr=lambda w: float(w.lr),
-        synthetic=OCT["source"] == "synthetic",
     log:
         f"{RESULTS}/logs/q2/figures_{{lr}}_{{no_maxpool}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/q2/figures_{{lr}}_{{no_maxpool}}.tsv"
+    localrule: True
+    conda:
+        "../../envs/hw2.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        pooling=lambda w: "none" if w.no_maxpool == "True" else "max",
+        lr=lambda w: float(w.lr),
+        synthetic=OCT["source"] == "synthetic",
     script:
         "../scripts/q2_config_figures.py"
 
 
 rule q2_overview_figure:
-    localrule: True
     input:
         summary=rules.q2_aggregate.output.summary,
         references=REFERENCES,
@@ -151,24 +151,24 @@ rule q2_overview_figure:
             subcategory="overview",
             labels={"figure": "every published number against ours"},
         ),
-    params:
-        synthetic=OCT["source"] == "synthetic",
     log:
         f"{RESULTS}/logs/q2/overview_figure.log",
     benchmark:
         f"{RESULTS}/benchmarks/q2/overview_figure.tsv"
+    localrule: True
+    conda:
+        "../../envs/hw2.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        synthetic=OCT["source"] == "synthetic",
     script:
         "../scripts/q2_overview_figure.py"
 
 
 rule q2_lr_overlay:
-    localrule: True
     input:
         epochs=rules.q2_aggregate.output.epochs,
         data_meta=rules.octmnist_data.output.meta,
@@ -182,24 +182,24 @@ rule q2_lr_overlay:
             subcategory="overview",
             labels=lambda w: {"figure": f"every lr overlaid, {labels.POOLING[w.pooling]}"},
         ),
-    params:
-        synthetic=OCT["source"] == "synthetic",
     log:
         f"{RESULTS}/logs/q2/lr_overlay_{{pooling}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/q2/lr_overlay_{{pooling}}.tsv"
+    localrule: True
+    conda:
+        "../../envs/hw2.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        synthetic=OCT["source"] == "synthetic",
     script:
         "../scripts/q2_lr_overlay.py"
 
 
 rule q2_classes:
-    localrule: True
     input:
         predictions=[f"{run}/test_predictions.csv" for run in Q2_RUNS],
         best_lr=rules.q2_aggregate.output.best_lr,
@@ -223,19 +223,20 @@ rule q2_classes:
             subcategory="overview",
             labels={"figure": "confusion matrix at the chosen lr"},
         ),
-    params:
-        # what each predictions file is, in input order (the script does not parse paths)
-        runs=[{"pooling": p, "lr": lr, "seed": s} for p, lr in Q2_CONFIGS for s in Q2["seeds"]],
-        synthetic=OCT["source"] == "synthetic",
     log:
         f"{RESULTS}/logs/q2/classes.log",
     benchmark:
         f"{RESULTS}/benchmarks/q2/classes.tsv"
+    localrule: True
+    conda:
+        "../../envs/hw2.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        # what each predictions file is, in input order (the script does not parse paths)
+        runs=[{"pooling": p, "lr": lr, "seed": s} for p, lr in Q2_CONFIGS for s in Q2["seeds"]],
+        synthetic=OCT["source"] == "synthetic",
     script:
         "../scripts/q2_classes.py"

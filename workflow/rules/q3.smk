@@ -3,6 +3,7 @@
 
 # Paths, settings and target lists come from common.smk.
 
+
 rule q3_train:
     input:
         train=f"{RESULTS}/q3/features/train.pt",
@@ -27,15 +28,12 @@ rule q3_train:
             labels={"decoder": "{decoder}", "seed": "{seed}", "file": "test predictions"},
         ),
         model=f"{Q3_RUN}/model.pt",
-    params:
-        settings=q3_train_settings,
-        allow_cuda=Q3["allow_cuda"],
-        # Not an output: it must survive a killed job (Snakemake deletes a failed job's outputs).
-        resume=lambda w: f"{q3_run(w.decoder, w.seed)}/resume.pt",
     log:
         f"{RESULTS}/logs/q3/train_{{decoder}}_seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/q3/train_{{decoder}}_seed{{seed}}.tsv"
+    conda:
+        "../../envs/hw2.yaml"
     threads: Q3["threads"]
     resources:
         mem_mb=q3_train_mem_mb,
@@ -43,14 +41,16 @@ rule q3_train:
         # step, 4-6.5 s per greedy-decoded batch of 16), far less on a GPU
         runtime=lambda wildcards, attempt: Q3["train_runtime"] * attempt,
         gpu=Q3["gpu"],
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        settings=q3_train_settings,
+        allow_cuda=Q3["allow_cuda"],
+        # Not an output: it must survive a killed job (Snakemake deletes a failed job's outputs).
+        resume=lambda w: f"{q3_run(w.decoder, w.seed)}/resume.pt",
     script:
         "../scripts/q3_train.py"
 
 
 rule q3_aggregate:
-    localrule: True
     input:
         tests=[f"{q3_run(d, s)}/test.json" for d, s in Q3_RUNS],
         metrics=[f"{q3_run(d, s)}/metrics.csv" for d, s in Q3_RUNS],
@@ -64,24 +64,24 @@ rule q3_aggregate:
             labels={"file": "test summary per run"},
         ),
         epochs=f"{Q3_DIR}/epochs.csv",
-    params:
-        runs=Q3_RUNS,
     log:
         f"{RESULTS}/logs/q3/aggregate.log",
     benchmark:
         f"{RESULTS}/benchmarks/q3/aggregate.tsv"
+    localrule: True
+    conda:
+        "../../envs/hw2.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        runs=Q3_RUNS,
     script:
         "../scripts/q3_aggregate.py"
 
 
 rule q3_figures:
-    localrule: True
     input:
         summary=rules.q3_aggregate.output.summary,
         epochs=rules.q3_aggregate.output.epochs,
@@ -115,20 +115,21 @@ rule q3_figures:
         ),
         # The homework's own plot names, per run (PDF as in the original, plus PNG).
         run_plots=q3_run_plots(),
+    log:
+        f"{RESULTS}/logs/q3/figures.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/q3/figures.tsv"
+    localrule: True
+    conda:
+        "../../envs/hw2.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
     params:
         runs=Q3_RUNS,
         # per-run plots go to {fig_dir}/{decoder}_seed{seed}/ (listed in output.run_plots)
         fig_dir=lambda w, output: str(Path(output.loss_pdf).parent),
         synthetic=config["data"]["ljspeech"]["source"] == "synthetic",
-    log:
-        f"{RESULTS}/logs/q3/figures.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/q3/figures.tsv"
-    threads: 1
-    resources:
-        mem_mb=1500,
-        runtime=10,
-    conda:
-        "../../envs/hw2.yaml"
     script:
         "../scripts/q3_figures.py"

@@ -3,31 +3,34 @@
 
 # Paths, settings and target lists come from common.smk.
 
+
 rule ljspeech_data:
     input:
         # a local copy's metadata.csv, so editing it re-runs the data rule (when it is missing, the
         # job itself reports the folder and what was expected)
-        user=[f"{LJ['path']}/metadata.csv"]
-        if LJ["source"] == "path" and LJ["path"] and Path(LJ["path"], "metadata.csv").is_file()
-        else [],
+        user=(
+            [f"{LJ['path']}/metadata.csv"]
+            if LJ["source"] == "path" and LJ["path"] and Path(LJ["path"], "metadata.csv").is_file()
+            else []
+        ),
         code=code_of("q3_data.py"),
     output:
         manifest=f"{RESULTS}/data/ljspeech.json",
-    params:
-        ljspeech=ljspeech_params(),
-        data_dir=lambda wildcards, output: str(Path(output.manifest).parent),
-        download_dir=f"{RESULTS}/downloads",
     log:
         f"{RESULTS}/logs/q3/ljspeech_data.log",
     benchmark:
         f"{RESULTS}/benchmarks/q3/ljspeech_data.tsv"
+    conda:
+        "../../envs/hw2.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         # synthesis: seconds; validating a local copy: a minute; the 2.7 GB download: hours at worst
         runtime=240 if LJ["source"] == "download" else 20,
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        ljspeech=ljspeech_params(),
+        data_dir=lambda wildcards, output: str(Path(output.manifest).parent),
+        download_dir=f"{RESULTS}/downloads",
     script:
         "../scripts/q3_data.py"
 
@@ -40,19 +43,19 @@ rule q3_features:
         features=f"{RESULTS}/q3/features/{{split}}.pt",
         # the features themselves, written chunk by chunk; training memory-maps them
         array=f"{RESULTS}/q3/features/{{split}}.features.npy",
-    wildcard_constraints:
-        split="train|val|test",
-    params:
-        features={k: Q3_FEAT[k] for k in ("n_frames", "sample_rate_assumed", "dtype")},
     log:
         f"{RESULTS}/logs/q3/features_{{split}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/q3/features_{{split}}.tsv"
+    wildcard_constraints:
+        split="train|val|test",
+    conda:
+        "../../envs/hw2.yaml"
     threads: 1  # per-clip STFTs: one thread is fastest, and splits run in parallel
     resources:
         mem_mb=q3_features_mem_mb,
         runtime=lambda wildcards: 60 if LJ["source"] != "synthetic" else 10,
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        features={k: Q3_FEAT[k] for k in ("n_frames", "sample_rate_assumed", "dtype")},
     script:
         "../scripts/q3_features.py"

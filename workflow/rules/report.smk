@@ -14,21 +14,39 @@ REPORT_Q2 = rules.has("q2_aggregate")
 REPORT_Q3 = rules.has("q3_aggregate")
 # The tidy tables written beside the report (always all of them; a question not run gives headers only).
 REPORT_TABLES = [
-    "setup", "q1_verification", "q1_observations", "q1_complexity", "q1_crossover",
-    "q2_config_stats", "q2_comparison", "q2_published_spread", "q2_pooling", "q2_best_lr", "q2_params",
-    "q2_flat_runs", "q2_per_class", "q3_stats", "q3_comparison", "q3_samples",
-    "benchmarks", "benchmark_totals", "provenance",
+    "setup",
+    "q1_verification",
+    "q1_observations",
+    "q1_complexity",
+    "q1_crossover",
+    "q2_config_stats",
+    "q2_comparison",
+    "q2_published_spread",
+    "q2_pooling",
+    "q2_best_lr",
+    "q2_params",
+    "q2_flat_runs",
+    "q2_per_class",
+    "q3_stats",
+    "q3_comparison",
+    "q3_samples",
+    "benchmarks",
+    "benchmark_totals",
+    "provenance",
 ]
 # Every benchmark file of the jobs the report summarises (each rule's benchmark: pattern, expanded
 # over the same grids as the target lists).
 REPORT_BENCHMARKS = (
     ([rules.q1_verify.benchmark, rules.q1_scaling.benchmark, rules.q1_figures.benchmark] if REPORT_Q1 else [])
     + (
-        [rules.octmnist_data.benchmark, rules.q2_aggregate.benchmark, rules.q2_overview_figure.benchmark,
-         rules.q2_classes.benchmark]
+        [
+            rules.octmnist_data.benchmark,
+            rules.q2_aggregate.benchmark,
+            rules.q2_overview_figure.benchmark,
+            rules.q2_classes.benchmark,
+        ]
         + expand(rules.q2_lr_overlay.benchmark, pooling=Q2["poolings"])
-        + expand(rules.q2_train.benchmark, pooling=Q2["poolings"], lr=[fmt_num(x) for x in Q2["lrs"]],
-                 seed=Q2["seeds"])
+        + expand(rules.q2_train.benchmark, pooling=Q2["poolings"], lr=[fmt_num(x) for x in Q2["lrs"]], seed=Q2["seeds"])
         + [rules.q2_config_figures.benchmark.format(lr=lr, no_maxpool=p == "none") for p, lr in Q2_CONFIGS]
         if REPORT_Q2
         else []
@@ -54,23 +72,22 @@ REPORT_Q2_FIGURES = (
 
 
 rule report:
-    localrule: True
     input:
         q1_tables=[f"{Q1_DIR}/{n}.csv" for n in ("verification", "complexity", "crossover")] if REPORT_Q1 else [],
         q1_environment=[f"{Q1_DIR}/scaling_environment.json"] if REPORT_Q1 else [],
         q1_figures=[q1_figure(n, "png") for n in ("scaling", "error_vs_scale", "feature_dim")] if REPORT_Q1 else [],
         q2_tables=[f"{Q2_DIR}/{n}.csv" for n in ("summary", "best_lr", "epochs", "per_class")] if REPORT_Q2 else [],
         q2_results=[f"{run}/result.json" for run in Q2_RUNS] if REPORT_Q2 else [],
-        q2_figures=[f"{Q2_DIR}/figures/{n}.png" for n in ["test_accuracy_overview", *Q2_OVERVIEW_FIGURES]]
-        + [f["path"] for f in REPORT_Q2_FIGURES]
-        if REPORT_Q2
-        else [],
+        q2_figures=(
+            [f"{Q2_DIR}/figures/{n}.png" for n in ["test_accuracy_overview", *Q2_OVERVIEW_FIGURES]]
+            + [f["path"] for f in REPORT_Q2_FIGURES]
+            if REPORT_Q2
+            else []
+        ),
         q3_tables=[f"{Q3_DIR}/summary.csv", f"{Q3_DIR}/epochs.csv"] if REPORT_Q3 else [],
         q3_results=[f"{q3_run(d, s)}/test.json" for d, s in Q3_RUNS] if REPORT_Q3 else [],
         q3_predictions=[f"{q3_run(d, s)}/predictions.txt" for d, s in Q3_RUNS] if REPORT_Q3 else [],
-        q3_figures=[f"{Q3_FIG}/{n}.png" for n in ("loss_train_val", "val_similarities")]
-        if REPORT_Q3
-        else [],
+        q3_figures=[f"{Q3_FIG}/{n}.png" for n in ("loss_train_val", "val_similarities")] if REPORT_Q3 else [],
         data_meta=([rules.octmnist_data.output.meta] if REPORT_Q2 else [])
         + ([rules.ljspeech_data.output.manifest] if REPORT_Q3 else []),
         references=REFERENCES,
@@ -90,6 +107,17 @@ rule report:
         ),
         markdown=f"{REPORT_DIR}/report.md",
         tables=[f"{REPORT_DIR}/tables/{name}.csv" for name in REPORT_TABLES],
+    log:
+        f"{RESULTS}/logs/report/report.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/report.tsv"
+    localrule: True
+    conda:
+        "../../envs/hw2.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         # The whole resolved config: its values and SHA-256 go into the provenance section (and any
         # config change rebuilds the report, which takes seconds).
@@ -99,16 +127,6 @@ rule report:
         # what each predictions.txt is, in input order
         q3_runs=[{"decoder": d, "seed": s} for d, s in Q3_RUNS] if REPORT_Q3 else [],
         configfiles=[DEFAULT_CONFIG, *(os.path.relpath(f) for f in workflow.configfiles)],
-    log:
-        f"{RESULTS}/logs/report/report.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/report/report.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../../envs/hw2.yaml"
     script:
         "../scripts/build_report.py"
 
@@ -116,23 +134,23 @@ rule report:
 # The run's resolved config under its own root, so `make compare` knows the settings of each run
 # (hw2repro.compare); part of the default target. A config change re-writes it (params), in a second.
 rule run_config:
-    localrule: True
     input:
         code=code_of("run_config.py"),
     output:
         config=f"{RESULTS}/config.yaml",
-    params:
-        config=config,
-        configfiles=[DEFAULT_CONFIG, *(os.path.relpath(f) for f in workflow.configfiles)],
     log:
         f"{RESULTS}/logs/run_config.log",
     benchmark:
         f"{RESULTS}/benchmarks/run_config.tsv"
+    localrule: True
+    conda:
+        "../../envs/hw2.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../envs/hw2.yaml"
+    params:
+        config=config,
+        configfiles=[DEFAULT_CONFIG, *(os.path.relpath(f) for f in workflow.configfiles)],
     script:
         "../scripts/run_config.py"

@@ -5,8 +5,7 @@ from hw2repro.q2 import data
 
 
 def main(smk, log):
-    data.prepare(smk.params.octmnist, smk.output.npz, smk.output.meta,
-              download_dir=smk.params.download_dir, log=log)
+    data.prepare(smk.params.octmnist, smk.output.npz, smk.output.meta, download_dir=smk.params.download_dir, log=log)
 
 
 joblog.run(main, snakemake)

@@ -8,8 +8,9 @@ from hw2repro.q1 import figures as q1_plots
 
 def main(smk, log):
     scaling = pd.read_csv(smk.input.scaling)
-    fig = q1_plots.scaling_figure(scaling, pd.read_csv(smk.input.slopes), pd.read_csv(smk.input.crossover),
-                                  int(scaling["threads"].iloc[0]))
+    fig = q1_plots.scaling_figure(
+        scaling, pd.read_csv(smk.input.slopes), pd.read_csv(smk.input.crossover), int(scaling["threads"].iloc[0])
+    )
     plotting.save(fig, smk.output.scaling_pdf, smk.output.scaling_png)
     plotting.save(q1_plots.error_figure(pd.read_csv(smk.input.approx)), smk.output.error_pdf, smk.output.error_png)
     f = smk.params.figures

@@ -12,8 +12,10 @@ def main(smk, log):
     checks, failed = table[table["kind"] == "check"], la.failed_checks(table)
     log(f"{len(checks) - len(failed)}/{len(checks)} checks passed ({threads} thread(s))")
     for name, g in checks.groupby("check"):
-        log(f"  {name:28s} max error {g['error'].astype(float).max():.3g} "
-            f"(tolerance {g['tolerance'].astype(float).max():.3g})")
+        log(
+            f"  {name:28s} max error {g['error'].astype(float).max():.3g} "
+            f"(tolerance {g['tolerance'].astype(float).max():.3g})"
+        )
     log("observations:\n" + table[table["kind"] == "observation"][["check", "K", "value"]].to_string(index=False))
     if len(failed) and smk.params.verify["fail_on_mismatch"]:
         raise RuntimeError(f"{len(failed)} Q1 checks failed:\n{failed.to_string(index=False)}")

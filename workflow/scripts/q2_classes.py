@@ -14,10 +14,16 @@ def main(smk, log):
     io.write_csv(smk.output.per_class, per_class)
     io.write_csv(smk.output.confusion, confusion)
     best = pd.read_csv(smk.input.best_lr)
-    plotting.save(q2_figures.per_class_accuracy(per_class, smk.params.synthetic), smk.output.per_class_pdf,
-                  smk.output.per_class_png)
-    plotting.save(q2_figures.confusion_matrices(confusion, best, smk.params.synthetic), smk.output.confusion_pdf,
-                  smk.output.confusion_png)
+    plotting.save(
+        q2_figures.per_class_accuracy(per_class, smk.params.synthetic),
+        smk.output.per_class_pdf,
+        smk.output.per_class_png,
+    )
+    plotting.save(
+        q2_figures.confusion_matrices(confusion, best, smk.params.synthetic),
+        smk.output.confusion_pdf,
+        smk.output.confusion_png,
+    )
     log(f"per-class accuracy and confusion matrices of {len(runs)} runs")
 
 

@@ -10,8 +10,10 @@ def main(smk, log):
     run = epochs[(epochs["pooling"] == smk.params.pooling) & (epochs["lr"] == smk.params.lr)]
     if run.empty:
         raise ValueError(f"no epochs for pooling={smk.params.pooling} lr={smk.params.lr} in {smk.input.epochs}")
-    for column, ylabel, pdf, png in (("train_loss", "Training loss (running mean)", smk.output.loss_pdf, smk.output.loss_png),
-                                     ("val_acc", "Validation accuracy", smk.output.acc_pdf, smk.output.acc_png)):
+    for column, ylabel, pdf, png in (
+        ("train_loss", "Training loss (running mean)", smk.output.loss_pdf, smk.output.loss_png),
+        ("val_acc", "Validation accuracy", smk.output.acc_pdf, smk.output.acc_png),
+    ):
         fig, ax = plotting.new_figure()
         plotting.epoch_curves(ax, run, column, ylabel)
         ax.set_title(f"lr={smk.params.lr:g}, {labels.POOLING[smk.params.pooling]}")

@@ -12,8 +12,9 @@ def main(smk, log):
     refs = references.q2_table(smk.input.references)
     fig = q2_figures.q2_overview(runs, refs, smk.params.synthetic)
     plotting.save(fig, smk.output.pdf, smk.output.png)
-    plotting.save(q2_figures.published_spread(runs, refs, smk.params.synthetic), smk.output.spread_pdf,
-                  smk.output.spread_png)
+    plotting.save(
+        q2_figures.published_spread(runs, refs, smk.params.synthetic), smk.output.spread_pdf, smk.output.spread_png
+    )
     log(f"wrote {smk.output.png}, {smk.output.spread_png}")
 
 

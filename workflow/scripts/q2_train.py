@@ -26,27 +26,36 @@ def main(smk, log):
     ckpt = EpochCheckpoint(smk.params.resume, {**settings.as_dict(), **data_id}, code=cnn_training.__name__)
     out = cnn_training.train(settings, tensors, checkpoint=ckpt, log=log)
 
-    io.write_csv(smk.output.metrics, pd.DataFrame(out["epochs"]).assign(**{
-        "pooling": settings.pooling, "lr": settings.lr, "seed": settings.seed}))
+    io.write_csv(
+        smk.output.metrics,
+        pd.DataFrame(out["epochs"]).assign(**{"pooling": settings.pooling, "lr": settings.lr, "seed": settings.seed}),
+    )
     # per-image test predictions (per-class accuracy, confusion matrix), after the test accuracy:
     # an eval-mode forward that draws nothing and changes no weight
     X_test, y_test = tensors["test"]
     predicted = cnn_training.predict(out["model"], X_test)
-    io.write_csv(smk.output.predictions, pd.DataFrame({"index": range(len(y_test)), "label": y_test.cpu().numpy(),
-                                                       "predicted": predicted.cpu().numpy()}))
+    io.write_csv(
+        smk.output.predictions,
+        pd.DataFrame(
+            {"index": range(len(y_test)), "label": y_test.cpu().numpy(), "predicted": predicted.cpu().numpy()}
+        ),
+    )
     io.save_torch(smk.output.model, {k: v.cpu() for k, v in out["model"].state_dict().items()})
     last = out["epochs"][-1]
-    io.write_json(smk.output.result, {
-        **settings.as_dict(),
-        "final_train_loss": last["train_loss"],
-        "final_val_acc": last["val_acc"],
-        "test_acc": out["test_acc"],
-        "n_test": len(data["test"][1]),
-        "n_params": out["n_params"],
-        "wall_seconds": time.perf_counter() - tic,
-        "epoch_seconds": out["epoch_seconds"],
-        "env": env,
-    })
+    io.write_json(
+        smk.output.result,
+        {
+            **settings.as_dict(),
+            "final_train_loss": last["train_loss"],
+            "final_val_acc": last["val_acc"],
+            "test_acc": out["test_acc"],
+            "n_test": len(data["test"][1]),
+            "n_params": out["n_params"],
+            "wall_seconds": time.perf_counter() - tic,
+            "epoch_seconds": out["epoch_seconds"],
+            "env": env,
+        },
+    )
     ckpt.remove()
     log(f"Number of trainable parameters: {out['n_params']}")
 

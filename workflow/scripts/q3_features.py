@@ -9,9 +9,16 @@ def main(smk, log):
     runtime.configure_threads(smk.threads)  # one thread: per-clip STFTs are fastest unthreaded
     manifest = io.read_json(smk.input.manifest)
     settings = smk.params.features
-    features.build_split(manifest, smk.wildcards.split, settings["n_frames"], smk.output.features,
-                         sample_rate_assumed=settings["sample_rate_assumed"], dtype=settings["dtype"], log=log,
-                         features_out=smk.output.array)
+    features.build_split(
+        manifest,
+        smk.wildcards.split,
+        settings["n_frames"],
+        smk.output.features,
+        sample_rate_assumed=settings["sample_rate_assumed"],
+        dtype=settings["dtype"],
+        log=log,
+        features_out=smk.output.array,
+    )
 
 
 joblog.run(main, snakemake)

@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 
 from hw2repro import joblog, plotting, references
+from hw2repro.io import write_csv
 from hw2repro.q3 import figures as q3_figures
 from hw2repro.q3 import summary as q3_summary
-from hw2repro.io import write_csv
 
 
 def main(smk, log):
@@ -24,8 +24,7 @@ def main(smk, log):
         log(f"{decoder} seed {seed}: plots in {out_dir}")
     out = smk.output
     plotting.save(q3_figures.loss_figure(epochs, refs, synthetic), out.loss_pdf, out.loss_png)
-    plotting.save(q3_figures.similarity_figure(epochs, refs, synthetic), out.similarity_pdf,
-                  out.similarity_png)
+    plotting.save(q3_figures.similarity_figure(epochs, refs, synthetic), out.similarity_pdf, out.similarity_png)
     table = q3_summary.results_table(summary, references.q3_test_table(smk.input.references))
     write_csv(out.table_csv, table)
     plotting.save(q3_figures.results_table_figure(table, synthetic), out.table_pdf, out.table_png)

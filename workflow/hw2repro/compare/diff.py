@@ -10,9 +10,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from .read import (FILES, IGNORED_SETTINGS, PROVENANCE, RUN_CONFIG, RUN_DIRS, env_verdict, flatten, glob,
-                   read_environments, read_numbers, read_settings, setting_verdict, sha256)
-
+from .read import (
+    FILES,
+    IGNORED_SETTINGS,
+    PROVENANCE,
+    RUN_CONFIG,
+    RUN_DIRS,
+    env_verdict,
+    flatten,
+    glob,
+    read_environments,
+    read_numbers,
+    read_settings,
+    setting_verdict,
+    sha256,
+)
 
 STATUS_ORDER = {"only in A": 0, "only in B": 0, "differs": 1, "within tolerance": 2, "equal": 3}
 
@@ -28,9 +40,20 @@ def scaled_diff(a: float, b: float) -> float:
 
 def number_row(key, va, vb, counts, tol) -> dict:
     section, rel, item, quantity = key
-    row = {"kind": "number", "section": section, "file": rel, "item": item, "quantity": quantity,
-           "a": va, "b": vb, "abs_diff": None, "rel_diff": None, "scaled_diff": None, "counts": counts,
-           "verdict": ""}
+    row = {
+        "kind": "number",
+        "section": section,
+        "file": rel,
+        "item": item,
+        "quantity": quantity,
+        "a": va,
+        "b": vb,
+        "abs_diff": None,
+        "rel_diff": None,
+        "scaled_diff": None,
+        "counts": counts,
+        "verdict": "",
+    }
     if isinstance(va, float) and isinstance(vb, float):
         d = scaled_diff(va, vb)
         row["scaled_diff"] = d
@@ -46,9 +69,21 @@ def number_row(key, va, vb, counts, tol) -> dict:
 
 
 def one_side(kind, section, rel, item, quantity, side, counts=True, verdict="", a=None, b=None) -> dict:
-    return {"kind": kind, "section": section, "file": rel, "item": item, "quantity": quantity, "a": a, "b": b,
-            "abs_diff": None, "rel_diff": None, "scaled_diff": math.inf, "counts": counts,
-            "status": f"only in {side}", "verdict": verdict}
+    return {
+        "kind": kind,
+        "section": section,
+        "file": rel,
+        "item": item,
+        "quantity": quantity,
+        "a": a,
+        "b": b,
+        "abs_diff": None,
+        "rel_diff": None,
+        "scaled_diff": math.inf,
+        "counts": counts,
+        "status": f"only in {side}",
+        "verdict": verdict,
+    }
 
 
 def compare_numbers(root_a: Path, root_b: Path, tol: float) -> list[dict]:
@@ -82,8 +117,11 @@ def compare_runs(root_a: Path, root_b: Path) -> list[dict]:
         for rel in sorted(ra | rb):
             if rel in ra and rel in rb:
                 continue
-            rows.append(one_side("run", pattern.split("/")[0].upper() + " run", rel, "", "(run folder)",
-                                 "A" if rel in ra else "B"))
+            rows.append(
+                one_side(
+                    "run", pattern.split("/")[0].upper() + " run", rel, "", "(run folder)", "A" if rel in ra else "B"
+                )
+            )
     return rows
 
 
@@ -93,18 +131,35 @@ def compare_files(root_a: Path, root_b: Path, bitwise: bool = False) -> list[dic
     for pattern in FILES:
         fa, fb = set(glob(root_a, pattern)), set(glob(root_b, pattern))
         for rel in sorted(fa | fb):
-            base = {"kind": "file", "section": "Files (bytes)", "file": rel, "item": "", "quantity": "sha256",
-                    "abs_diff": None, "rel_diff": None, "counts": bitwise}
+            base = {
+                "kind": "file",
+                "section": "Files (bytes)",
+                "file": rel,
+                "item": "",
+                "quantity": "sha256",
+                "abs_diff": None,
+                "rel_diff": None,
+                "counts": bitwise,
+            }
             if rel not in fa or rel not in fb:
-                rows.append(one_side("file", "Files (bytes)", rel, "", "sha256", "A" if rel in fa else "B",
-                                     counts=bitwise))
+                rows.append(
+                    one_side("file", "Files (bytes)", rel, "", "sha256", "A" if rel in fa else "B", counts=bitwise)
+                )
                 continue
             ha, hb = sha256(root_a / rel), sha256(root_b / rel)
             verdict = ""
             if ha != hb and rel.endswith(".json"):
                 verdict = "differs in: " + ", ".join(json_differences(root_a / rel, root_b / rel)[:8])
-            rows.append({**base, "a": ha[:16], "b": hb[:16], "scaled_diff": 0.0 if ha == hb else math.inf,
-                         "status": "identical" if ha == hb else "differs", "verdict": verdict})
+            rows.append(
+                {
+                    **base,
+                    "a": ha[:16],
+                    "b": hb[:16],
+                    "scaled_diff": 0.0 if ha == hb else math.inf,
+                    "status": "identical" if ha == hb else "differs",
+                    "verdict": verdict,
+                }
+            )
     return rows
 
 
@@ -121,14 +176,29 @@ def json_differences(pa: Path, pb: Path) -> list[str]:
 def compare_settings(root_a: Path, root_b: Path) -> list[dict]:
     sa, sb = read_settings(root_a), read_settings(root_b)
     rows = []
-    base = {"kind": "setting", "section": "Settings", "file": RUN_CONFIG, "item": "", "abs_diff": None,
-            "rel_diff": None, "scaled_diff": None, "counts": False}
+    base = {
+        "kind": "setting",
+        "section": "Settings",
+        "file": RUN_CONFIG,
+        "item": "",
+        "abs_diff": None,
+        "rel_diff": None,
+        "scaled_diff": None,
+        "counts": False,
+    }
     if sa is None or sb is None:
         for side, s in (("A", sa), ("B", sb)):
             if s is None:
-                rows.append({**base, "quantity": "(resolved config)", "a": None, "b": None,
-                             "status": f"not recorded in {side}",
-                             "verdict": f"{side} has no {RUN_CONFIG}: its settings are unknown"})
+                rows.append(
+                    {
+                        **base,
+                        "quantity": "(resolved config)",
+                        "a": None,
+                        "b": None,
+                        "status": f"not recorded in {side}",
+                        "verdict": f"{side} has no {RUN_CONFIG}: its settings are unknown",
+                    }
+                )
         return rows
     for key in sorted((set(sa) | set(sb)) - IGNORED_SETTINGS):
         va, vb = sa.get(key), sb.get(key)
@@ -151,15 +221,42 @@ def compare_environments(root_a: Path, root_b: Path) -> list[dict]:
     rows = []
     for side, missing in (("A", ea), ("B", eb)):
         if "report provenance" not in missing and ("report provenance" in ea or "report provenance" in eb):
-            rows.append({"kind": "environment", "section": "Environment", "file": PROVENANCE, "item": "",
-                         "quantity": "(report provenance)", "a": None, "b": None, "abs_diff": None,
-                         "rel_diff": None, "scaled_diff": None, "counts": False, "status": f"not recorded in {side}",
-                         "verdict": f"{side} has no report: its commit and library versions are unknown"})
+            rows.append(
+                {
+                    "kind": "environment",
+                    "section": "Environment",
+                    "file": PROVENANCE,
+                    "item": "",
+                    "quantity": "(report provenance)",
+                    "a": None,
+                    "b": None,
+                    "abs_diff": None,
+                    "rel_diff": None,
+                    "scaled_diff": None,
+                    "counts": False,
+                    "status": f"not recorded in {side}",
+                    "verdict": f"{side} has no report: its commit and library versions are unknown",
+                }
+            )
     for (key, va, vb), where in sorted(groups.items(), key=lambda kv: str(kv[0])):
         shown = ", ".join(where[:4]) + (f" and {len(where) - 4} more" if len(where) > 4 else "")
-        rows.append({"kind": "environment", "section": "Environment", "file": "", "item": shown, "quantity": key,
-                     "a": va, "b": vb, "abs_diff": None, "rel_diff": None, "scaled_diff": None, "counts": False,
-                     "status": "differs", "verdict": env_verdict(key)})
+        rows.append(
+            {
+                "kind": "environment",
+                "section": "Environment",
+                "file": "",
+                "item": shown,
+                "quantity": key,
+                "a": va,
+                "b": vb,
+                "abs_diff": None,
+                "rel_diff": None,
+                "scaled_diff": None,
+                "counts": False,
+                "status": "differs",
+                "verdict": env_verdict(key),
+            }
+        )
     return rows
 
 
@@ -173,8 +270,21 @@ class Comparison:
 
     @property
     def frame(self) -> pd.DataFrame:
-        cols = ["kind", "section", "file", "item", "quantity", "a", "b", "abs_diff", "rel_diff", "scaled_diff",
-                "status", "counts", "verdict"]
+        cols = [
+            "kind",
+            "section",
+            "file",
+            "item",
+            "quantity",
+            "a",
+            "b",
+            "abs_diff",
+            "rel_diff",
+            "scaled_diff",
+            "status",
+            "counts",
+            "verdict",
+        ]
         return pd.DataFrame(self.rows, columns=cols)
 
     def failures(self) -> list[dict]:
@@ -193,7 +303,11 @@ def compare(root_a, root_b, tol: float = 0.0, bitwise: bool = False) -> Comparis
     for root in (root_a, root_b):
         if not root.is_dir():
             raise FileNotFoundError(f"result root {root} does not exist")
-    rows = (compare_runs(root_a, root_b) + compare_numbers(root_a, root_b, tol)
-            + compare_files(root_a, root_b, bitwise) + compare_settings(root_a, root_b)
-            + compare_environments(root_a, root_b))
+    rows = (
+        compare_runs(root_a, root_b)
+        + compare_numbers(root_a, root_b, tol)
+        + compare_files(root_a, root_b, bitwise)
+        + compare_settings(root_a, root_b)
+        + compare_environments(root_a, root_b)
+    )
     return Comparison(root_a, root_b, tol, rows, bitwise)

@@ -56,11 +56,20 @@ TABLES = (
 JSONS = (("Q2 per run", "q2/runs/*/result.json"), ("Q3 per run", "q3/runs/*/test.json"))
 RUN_DIRS = ("q2/runs/*", "q3/runs/*")
 # Files compared byte for byte: weights, data, cached features, predictions.
-FILES = ("data/*.npz", "data/*.json", "q3/features/*.pt", "q2/runs/*/model.pt", "q3/runs/*/model.pt",
-         "q3/runs/*/predictions.txt")
+FILES = (
+    "data/*.npz",
+    "data/*.json",
+    "q3/features/*.pt",
+    "q2/runs/*/model.pt",
+    "q3/runs/*/model.pt",
+    "q3/runs/*/predictions.txt",
+)
 # Where jobs record their environment: (label, glob, part of the JSON).
-ENVS = (("q1", "q1/scaling_environment.json", None), ("q2", "q2/runs/*/result.json", "env"),
-        ("q3", "q3/runs/*/test.json", "env"))
+ENVS = (
+    ("q1", "q1/scaling_environment.json", None),
+    ("q2", "q2/runs/*/result.json", "env"),
+    ("q3", "q3/runs/*/test.json", "env"),
+)
 PROVENANCE = "report/tables/provenance.csv"
 # Provenance rows that are not environment: build time, and copies of the settings.
 PROVENANCE_SKIP = re.compile(r"^(report built|config SHA-256|config file |q\d threads per job)")
@@ -215,14 +224,16 @@ def read_settings(root: Path):
     path = root / RUN_CONFIG
     if not path.is_file():
         return None
-    return {k: json.dumps(v) if isinstance(v, (list, dict)) else v
-            for k, v in flatten(yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items()}
+    return {
+        k: json.dumps(v) if isinstance(v, (list, dict)) else v
+        for k, v in flatten(yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items()
+    }
 
 
 def read_environments(root: Path) -> dict:
     """{where: {key: value}} for every job that recorded its environment, and the report's provenance."""
     out = {}
-    for label, pattern, part in ENVS:
+    for _label, pattern, part in ENVS:
         for rel in glob(root, pattern):
             data = read_json(root / rel)
             if not isinstance(data, dict):
@@ -264,9 +275,14 @@ def write_text(path, text: str) -> None:
 def write_run_config(path, config: dict, configfiles=()) -> None:
     """``{results}/config.yaml``: the resolved config, so a comparison knows the run's settings
     (and the run can be repeated with ``--configfile`` this file)."""
-    header = ("# The resolved config of this run (every key, defaults included), written by rule run_config.\n"
-              f"# From: {', '.join(str(f) for f in configfiles) or 'config/config.yaml'}\n")
-    write_text(path, header + yaml.safe_dump(json.loads(json.dumps(config, default=str)), sort_keys=False,
-                                             default_flow_style=None, width=110))
-
-
+    header = (
+        "# The resolved config of this run (every key, defaults included), written by rule run_config.\n"
+        f"# From: {', '.join(str(f) for f in configfiles) or 'config/config.yaml'}\n"
+    )
+    write_text(
+        path,
+        header
+        + yaml.safe_dump(
+            json.loads(json.dumps(config, default=str)), sort_keys=False, default_flow_style=None, width=110
+        ),
+    )

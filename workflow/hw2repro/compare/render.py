@@ -29,8 +29,17 @@ def fmt_diff(v) -> str:
 
 
 def _num_cells(r) -> list:
-    return [r["section"], r["file"], r["item"], r["quantity"], fmt(r["a"]), fmt(r["b"]), fmt_diff(r["abs_diff"]),
-            fmt_diff(r["rel_diff"]), r["status"]]
+    return [
+        r["section"],
+        r["file"],
+        r["item"],
+        r["quantity"],
+        fmt(r["a"]),
+        fmt(r["b"]),
+        fmt_diff(r["abs_diff"]),
+        fmt_diff(r["rel_diff"]),
+        r["status"],
+    ]
 
 
 NUM_HEAD = ["section", "file", "item", "quantity", "A", "B", "abs diff", "rel diff", "status"]
@@ -51,15 +60,20 @@ def blocks(c: Comparison, max_rows: int = 200) -> list:
     n_files_diff = sum(r["status"] == "differs" for r in files)
     if c.reproduced and n_files_diff:  # the numbers agree, yet some bits moved: say so up front
         verdict += f" (every number agrees, but {n_files_diff} weight/data files differ in bits: see below)"
-    out = [("h1", f"Reproduction diff: {c.root_a} (A) vs {c.root_b} (B)"),
-           ("p", f"**{verdict}** (tolerance: {tol}). {len(counted)} numbers compared: "
-                 f"{len(counted) - n_diff - n_tol - sum(r['status'].startswith('only') for r in counted)} equal, "
-                 f"{n_tol} within tolerance, {n_diff} differ; {n_missing} runs, files or numbers on one side only. "
-                 f"Files: {sum(r['status'] == 'identical' for r in files)} byte-identical, "
-                 f"{n_files_diff} differ, "
-                 f"{sum(r['status'].startswith('only') for r in files)} on one side only"
-                 + ("." if c.bitwise else " (not counted; --bitwise counts them).")
-                 + " Timings are listed, never counted. Exit status 0 only when REPRODUCED.")]
+    out = [
+        ("h1", f"Reproduction diff: {c.root_a} (A) vs {c.root_b} (B)"),
+        (
+            "p",
+            f"**{verdict}** (tolerance: {tol}). {len(counted)} numbers compared: "
+            f"{len(counted) - n_diff - n_tol - sum(r['status'].startswith('only') for r in counted)} equal, "
+            f"{n_tol} within tolerance, {n_diff} differ; {n_missing} runs, files or numbers on one side only. "
+            f"Files: {sum(r['status'] == 'identical' for r in files)} byte-identical, "
+            f"{n_files_diff} differ, "
+            f"{sum(r['status'].startswith('only') for r in files)} on one side only"
+            + ("." if c.bitwise else " (not counted; --bitwise counts them).")
+            + " Timings are listed, never counted. Exit status 0 only when REPRODUCED.",
+        ),
+    ]
     out.append(("h2", "Differences, worst first"))
     if fails:
         out.append(("table", NUM_HEAD, [_num_cells(r) for r in fails[:max_rows]]))
@@ -69,21 +83,41 @@ def blocks(c: Comparison, max_rows: int = 200) -> list:
         out.append(("p", "None: every counted number agrees."))
     missing = [r for r in rows if r["kind"] in ("run", "file") and r["status"].startswith("only in")]
     out.append(("h2", "On one side only"))
-    out.append(("table", ["what", "path", "where"], [[r["kind"], r["file"], r["status"]] for r in missing])
-               if missing else ("p", "Nothing: both roots have the same runs and files."))
+    out.append(
+        ("table", ["what", "path", "where"], [[r["kind"], r["file"], r["status"]] for r in missing])
+        if missing
+        else ("p", "Nothing: both roots have the same runs and files.")
+    )
     settings = [r for r in rows if r["kind"] == "setting"]
     out.append(("h2", "Settings that differ"))
-    out.append(("table", ["key", "A", "B", "verdict"], [[r["quantity"], fmt(r["a"]), fmt(r["b"]), r["verdict"]]
-                                                         for r in settings])
-               if settings else ("p", f"None: both resolved configs ({RUN_CONFIG}) are the same."))
+    out.append(
+        (
+            "table",
+            ["key", "A", "B", "verdict"],
+            [[r["quantity"], fmt(r["a"]), fmt(r["b"]), r["verdict"]] for r in settings],
+        )
+        if settings
+        else ("p", f"None: both resolved configs ({RUN_CONFIG}) are the same.")
+    )
     envs = [r for r in rows if r["kind"] == "environment"]
     out.append(("h2", "Environment that differs"))
-    out.append(("table", ["key", "A", "B", "seen in", "verdict"],
-                [[r["quantity"], fmt(r["a"]), fmt(r["b"]), r["item"], r["verdict"]] for r in envs])
-               if envs else ("p", "None recorded: same commit, torch build, CPU, ISA, threads and device."))
+    out.append(
+        (
+            "table",
+            ["key", "A", "B", "seen in", "verdict"],
+            [[r["quantity"], fmt(r["a"]), fmt(r["b"]), r["item"], r["verdict"]] for r in envs],
+        )
+        if envs
+        else ("p", "None recorded: same commit, torch build, CPU, ISA, threads and device.")
+    )
     out.append(("h2", "Weights and data files (SHA-256)"))
-    out.append(("table", ["file", "A", "B", "status", "note"],
-                [[r["file"], fmt(r["a"]), fmt(r["b"]), r["status"], r["verdict"]] for r in files]))
+    out.append(
+        (
+            "table",
+            ["file", "A", "B", "status", "note"],
+            [[r["file"], fmt(r["a"]), fmt(r["b"]), r["status"], r["verdict"]] for r in files],
+        )
+    )
     out.append(("h2", "Every number, side by side"))
     for section in dict.fromkeys(r["section"] for r in numbers):
         sub = [r for r in numbers if r["section"] == section]
@@ -111,15 +145,19 @@ def render_markdown(bl) -> str:
     return "\n".join(lines)
 
 
-CSS = ("body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}table{border-collapse:collapse;"
-       "font-size:13px;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
-       "th{background:#eee}td.differs,td.only{background:#fdd}td.identical,td.equal{background:#dfd}")
+CSS = (
+    "body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}table{border-collapse:collapse;"
+    "font-size:13px;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
+    "th{background:#eee}td.differs,td.only{background:#fdd}td.identical,td.equal{background:#dfd}"
+)
 
 
 def render_html(bl) -> str:
     e = html.escape
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(bl[0][1])}</title>"
-             f"<style>{CSS}</style></head><body>"]
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(bl[0][1])}</title>"
+        f"<style>{CSS}</style></head><body>"
+    ]
     for b in bl:
         if b[0] in ("h1", "h2", "h3"):
             parts.append(f"<{b[0]}>{e(b[1])}</{b[0]}>")
@@ -132,7 +170,8 @@ def render_html(bl) -> str:
                 cells = []
                 for x in row:
                     cls = {"differs": "differs", "identical": "identical", "equal": "equal"}.get(
-                        str(x), "only" if str(x).startswith("only in") else "")
+                        str(x), "only" if str(x).startswith("only in") else ""
+                    )
                     cells.append(f"<td class='{cls}'>{e(str(x))}</td>" if cls else f"<td>{e(str(x))}</td>")
                 parts.append("<tr>" + "".join(cells) + "</tr>")
             parts.append("</table>")

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,7 @@ def phi_full(x: torch.Tensor, k: int) -> torch.Tensor:
     return torch.cat(blocks, dim=-1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _monomials(d: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     """For degree n: where each monomial sits in (degree n-1 monomials) ⊗ x, and its 1/√α!.
 
@@ -167,9 +167,17 @@ def scaled_inputs(
 # kind "observation" rows record a measured fact (e.g. where a normalizer first turns negative).
 def _row(check, construction, d, k, value, expected, error, tolerance, passed, kind="check", **extra):
     return {
-        "kind": kind, "check": check, "construction": construction, "D": d, "K": k,
-        "value": value, "expected": expected, "error": error, "tolerance": tolerance,
-        "passed": passed, **extra,
+        "kind": kind,
+        "check": check,
+        "construction": construction,
+        "D": d,
+        "K": k,
+        "value": value,
+        "expected": expected,
+        "error": error,
+        "tolerance": tolerance,
+        "passed": passed,
+        **extra,
     }
 
 
@@ -190,9 +198,20 @@ def check_kernel_identity(dims, ks, n_pairs: int, rtol: float, generator: torch.
                 phi = feature_map(c, k)
                 got = (phi(q) * phi(kk)).sum(-1)
                 err = ((got - series).abs() / magnitude).max().item()
-                rows.append(_row("kernel_identity", c, d, k, got.abs().max().item(),
-                                 series.abs().max().item(), err, rtol, err <= rtol,
-                                 error_in_eps=err / torch.finfo(torch.float64).eps))
+                rows.append(
+                    _row(
+                        "kernel_identity",
+                        c,
+                        d,
+                        k,
+                        got.abs().max().item(),
+                        series.abs().max().item(),
+                        err,
+                        rtol,
+                        err <= rtol,
+                        error_in_eps=err / torch.finfo(torch.float64).eps,
+                    )
+                )
     return rows
 
 
@@ -221,8 +240,20 @@ def check_linear_vs_quadratic(dims, ks, length: int, rtol: float, generator: tor
                 phi = feature_map(c, k)
                 lin, quad = linear_attention(q, kk, v, phi), quadratic_attention(q, kk, v, phi)
                 err = ((lin - quad).norm() / quad.norm()).item()
-                rows.append(_row("linear_equals_quadratic", c, d, k, lin.norm().item(),
-                                 quad.norm().item(), err, rtol, err <= rtol, L=length))
+                rows.append(
+                    _row(
+                        "linear_equals_quadratic",
+                        c,
+                        d,
+                        k,
+                        lin.norm().item(),
+                        quad.norm().item(),
+                        err,
+                        rtol,
+                        err <= rtol,
+                        L=length,
+                    )
+                )
     return rows
 
 
@@ -233,14 +264,24 @@ def check_exact_reference(dims, length: int, rtol: float, generator: torch.Gener
         q, kk, v = scaled_inputs(length, d, 4.0, generator)
         ours, ref = exact_attention(q, kk, v), torch.softmax(q @ kk.T, dim=-1) @ v
         err = ((ours - ref).norm() / ref.norm()).item()
-        rows.append(_row("exact_matches_torch_softmax", "exact", d, None, ours.norm().item(),
-                         ref.norm().item(), err, rtol, err <= rtol, L=length))
+        rows.append(
+            _row(
+                "exact_matches_torch_softmax",
+                "exact",
+                d,
+                None,
+                ours.norm().item(),
+                ref.norm().item(),
+                err,
+                rtol,
+                err <= rtol,
+                L=length,
+            )
+        )
     return rows
 
 
-def approximation_sweep(
-    scales, ks, d: int, length: int, seeds, construction: str = "symmetric"
-) -> list[dict]:
+def approximation_sweep(scales, ks, d: int, length: int, seeds, construction: str = "symmetric") -> list[dict]:
     """Error of the Taylor linear form against exact softmax attention as std(qᵀk) grows.
 
     Also records the sign facts the error depends on: the Taylor kernel of an odd degree
@@ -258,16 +299,22 @@ def approximation_sweep(
                 approx, normalizer = linear_attention(q, kk, v, phi, return_normalizer=True)
                 kernel = taylor_kernel(q @ kk.T, k)  # small L: the L×L kernel is only a diagnostic
                 diff = approx - exact
-                rows.append({
-                    "construction": construction, "K": k, "D": d, "L": length,
-                    "scale": float(scale), "seed": int(seed),
-                    "rel_error": (diff.norm() / exact.norm()).item(),
-                    "max_abs_error": diff.abs().max().item(),
-                    "min_kernel": kernel.min().item(),
-                    "frac_negative_kernel": (kernel < 0).double().mean().item(),
-                    "min_normalizer_per_key": (normalizer / length).min().item(),
-                    "frac_rows_nonpositive_normalizer": (normalizer <= 0).double().mean().item(),
-                })
+                rows.append(
+                    {
+                        "construction": construction,
+                        "K": k,
+                        "D": d,
+                        "L": length,
+                        "scale": float(scale),
+                        "seed": int(seed),
+                        "rel_error": (diff.norm() / exact.norm()).item(),
+                        "max_abs_error": diff.abs().max().item(),
+                        "min_kernel": kernel.min().item(),
+                        "frac_negative_kernel": (kernel < 0).double().mean().item(),
+                        "min_normalizer_per_key": (normalizer / length).min().item(),
+                        "frac_rows_nonpositive_normalizer": (normalizer <= 0).double().mean().item(),
+                    }
+                )
     return rows
 
 
@@ -298,15 +345,62 @@ def positivity_observations(sweep_rows: list[dict]) -> list[dict]:
         root = taylor_real_root(k)
         if root is None:
             bound = _even_degree_minimum(k)
-            rows.append(_row("kernel_lower_bound", sub[0]["construction"], sub[0]["D"], k, min_kernel,
-                             bound, max(0.0, bound - min_kernel), 1e-12, min_kernel >= bound - 1e-12))
+            rows.append(
+                _row(
+                    "kernel_lower_bound",
+                    sub[0]["construction"],
+                    sub[0]["D"],
+                    k,
+                    min_kernel,
+                    bound,
+                    max(0.0, bound - min_kernel),
+                    1e-12,
+                    min_kernel >= bound - 1e-12,
+                )
+            )
         else:
-            rows.append(_row("kernel_real_root", sub[0]["construction"], sub[0]["D"], k, root, None,
-                             None, None, None, kind="observation"))
-        rows.append(_row("first_scale_negative_kernel", sub[0]["construction"], sub[0]["D"], k,
-                         neg[0] if neg else float("nan"), None, None, None, None, kind="observation"))
-        rows.append(_row("first_scale_nonpositive_normalizer", sub[0]["construction"], sub[0]["D"], k,
-                         bad[0] if bad else float("nan"), None, None, None, None, kind="observation"))
+            rows.append(
+                _row(
+                    "kernel_real_root",
+                    sub[0]["construction"],
+                    sub[0]["D"],
+                    k,
+                    root,
+                    None,
+                    None,
+                    None,
+                    None,
+                    kind="observation",
+                )
+            )
+        rows.append(
+            _row(
+                "first_scale_negative_kernel",
+                sub[0]["construction"],
+                sub[0]["D"],
+                k,
+                neg[0] if neg else float("nan"),
+                None,
+                None,
+                None,
+                None,
+                kind="observation",
+            )
+        )
+        rows.append(
+            _row(
+                "first_scale_nonpositive_normalizer",
+                sub[0]["construction"],
+                sub[0]["D"],
+                k,
+                bad[0] if bad else float("nan"),
+                None,
+                None,
+                None,
+                None,
+                kind="observation",
+            )
+        )
     return rows
 
 

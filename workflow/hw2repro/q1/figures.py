@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from . import attention as la
 from .. import plotting
+from . import attention as la
 
 METHOD_STYLE = {"exact": "-", "linear_symmetric": "--", "linear_full": ":"}
 METHOD_MARKER = {"exact": "o", "linear_symmetric": "s", "linear_full": "^"}
@@ -34,8 +34,14 @@ def _colors(values) -> dict:
 
 
 # ----------------------------------------------------------------------------- scaling
-def plot_vs_length(ax, df: pd.DataFrame, column: str, slopes: pd.DataFrame | None = None,
-                   slope_column: str | None = None, ylabel: str = "") -> None:
+def plot_vs_length(
+    ax,
+    df: pd.DataFrame,
+    column: str,
+    slopes: pd.DataFrame | None = None,
+    slope_column: str | None = None,
+    ylabel: str = "",
+) -> None:
     """One line per (method, D): colour = D, line style = method; slope in the legend."""
     colors = _colors(df["D"].unique())
     for (method, d), g in df.groupby(["method", "D"], sort=False):
@@ -45,8 +51,15 @@ def plot_vs_length(ax, df: pd.DataFrame, column: str, slopes: pd.DataFrame | Non
             s = slopes[(slopes["method"] == method) & (slopes["D"] == d)]
             if len(s):
                 label += f" (slope {s[slope_column].iloc[0]:.2f})"
-        ax.plot(g["L"], g[column], METHOD_STYLE.get(method, "-"), marker=METHOD_MARKER.get(method, "o"),
-                ms=3, color=colors[d], label=label)
+        ax.plot(
+            g["L"],
+            g[column],
+            METHOD_STYLE.get(method, "-"),
+            marker=METHOD_MARKER.get(method, "o"),
+            ms=3,
+            color=colors[d],
+            label=label,
+        )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("sequence length L")
@@ -69,8 +82,7 @@ def mark_crossovers(ax, cross: pd.DataFrame, df: pd.DataFrame) -> None:
 def shade_fit_range(ax, slopes: pd.DataFrame) -> None:
     """Grey band over the lengths the slopes were fitted on."""
     if len(slopes):
-        ax.axvspan(slopes["fit_min_L"].min(), slopes["fit_max_L"].max(), color="0.85", alpha=0.5, lw=0,
-                   zorder=0)
+        ax.axvspan(slopes["fit_min_L"].min(), slopes["fit_max_L"].max(), color="0.85", alpha=0.5, lw=0, zorder=0)
 
 
 def scaling_figure(df: pd.DataFrame, slopes: pd.DataFrame, cross: pd.DataFrame, threads: int):
@@ -96,11 +108,17 @@ def plot_error_vs_scale(ax, sweep: pd.DataFrame) -> None:
     """Median relative error over seeds (band: min..max); ✕ where some normalizer was ≤ 0."""
     colors = _colors(sweep["K"].unique())
     for k, g in sweep.groupby("K"):
-        agg = g.groupby("scale").agg(med=("rel_error", "median"), lo=("rel_error", "min"),
-                                     hi=("rel_error", "max"),
-                                     bad=("frac_rows_nonpositive_normalizer", "max")).reset_index()
-        ax.plot(agg["scale"], agg["med"], "-o", ms=3, color=colors[k],
-                label=f"K={k} (degree {k - 1})")
+        agg = (
+            g.groupby("scale")
+            .agg(
+                med=("rel_error", "median"),
+                lo=("rel_error", "min"),
+                hi=("rel_error", "max"),
+                bad=("frac_rows_nonpositive_normalizer", "max"),
+            )
+            .reset_index()
+        )
+        ax.plot(agg["scale"], agg["med"], "-o", ms=3, color=colors[k], label=f"K={k} (degree {k - 1})")
         ax.fill_between(agg["scale"], agg["lo"], agg["hi"], color=colors[k], alpha=0.2, lw=0)
         bad = agg[agg["bad"] > 0]
         ax.plot(bad["scale"], bad["med"], "x", ms=8, mew=1.5, color="crimson")
@@ -118,8 +136,14 @@ def plot_sign_failures(ax, sweep: pd.DataFrame) -> None:
     for k, g in sweep.groupby("K"):
         agg = g.groupby("scale")[["frac_negative_kernel", "frac_rows_nonpositive_normalizer"]].mean()
         ax.plot(agg.index, agg["frac_negative_kernel"], "--", color=colors[k], label=f"K={k}: κ(qᵀk) < 0")
-        ax.plot(agg.index, agg["frac_rows_nonpositive_normalizer"], "-o", ms=3, color=colors[k],
-                label=f"K={k}: row normalizer ≤ 0")
+        ax.plot(
+            agg.index,
+            agg["frac_rows_nonpositive_normalizer"],
+            "-o",
+            ms=3,
+            color=colors[k],
+            label=f"K={k}: row normalizer ≤ 0",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("scale = std of qᵀk")
     ax.set_ylabel("fraction (mean over seeds)")
@@ -143,8 +167,14 @@ def plot_feature_dims(ax, dims, ks) -> None:
     styles = {"full": "-", "symmetric": "--"}
     for k in ks:
         for c in la.CONSTRUCTIONS:
-            ax.plot(dims, [la.feature_dim(c, d, k) for d in dims], styles[c], marker=".",
-                    color=colors[k], label=f"{c}, K={k}")
+            ax.plot(
+                dims,
+                [la.feature_dim(c, d, k) for d in dims],
+                styles[c],
+                marker=".",
+                color=colors[k],
+                label=f"{c}, K={k}",
+            )
     ax.set_yscale("log")
     ax.set_xlabel("head dimension D")
     ax.set_ylabel("feature dimension M")

@@ -22,7 +22,7 @@ import os
 import resource
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -34,9 +34,7 @@ from . import attention as la
 METHOD_EXACT = "exact"
 
 
-def time_call(
-    fn: Callable[[], object], min_time_s: float, min_repeats: int, max_repeats: int
-) -> dict:
+def time_call(fn: Callable[[], object], min_time_s: float, min_repeats: int, max_repeats: int) -> dict:
     """Best-of-n wall time, the CPU time (user + system) of the fastest-CPU call, and n.
 
     Repeats at least ``min_repeats`` times (so a first call's one-off costs are not the only
@@ -137,9 +135,17 @@ def _attention_fn(method: str, k_terms: int) -> Callable:
 
 
 def run_scaling(
-    lengths, dims, constructions, k_terms: int = 3, dtype: str = "float32",
-    min_time_s: float = 0.05, min_repeats: int = 2, max_repeats: int = 5, seed: int = 0,
-    threads: int = 1, reuse_freed_memory: bool = False,
+    lengths,
+    dims,
+    constructions,
+    k_terms: int = 3,
+    dtype: str = "float32",
+    min_time_s: float = 0.05,
+    min_repeats: int = 2,
+    max_repeats: int = 5,
+    seed: int = 0,
+    threads: int = 1,
+    reuse_freed_memory: bool = False,
     log: Callable[[str], None] = lambda msg: None,
 ) -> pd.DataFrame:
     """One row per (method, D, L): best time, repeats, peak bytes, largest allocation."""
@@ -159,15 +165,27 @@ def run_scaling(
                 with torch.inference_mode():
                     timing = time_call(lambda: fn(q, k, v), min_time_s, min_repeats, max_repeats)
                     peak, largest = peak_memory(lambda: fn(q, k, v))
-                rows.append({
-                    "method": method, "D": d, "L": length, "K": k_terms, "M": m, **timing, "peak_bytes": peak,
-                    "largest_alloc_bytes": largest,
-                    "LxL_bytes": length * length * torch.tensor([], dtype=torch_dtype).element_size(),
-                    "dtype": dtype, "threads": threads, "reuse_freed_memory": reuse_freed_memory,
-                })
-                log(f"{method:>16s} D={d:<3d} L={length:<6d} {timing['time_s'] * 1e3:9.3f} ms "
+                rows.append(
+                    {
+                        "method": method,
+                        "D": d,
+                        "L": length,
+                        "K": k_terms,
+                        "M": m,
+                        **timing,
+                        "peak_bytes": peak,
+                        "largest_alloc_bytes": largest,
+                        "LxL_bytes": length * length * torch.tensor([], dtype=torch_dtype).element_size(),
+                        "dtype": dtype,
+                        "threads": threads,
+                        "reuse_freed_memory": reuse_freed_memory,
+                    }
+                )
+                log(
+                    f"{method:>16s} D={d:<3d} L={length:<6d} {timing['time_s'] * 1e3:9.3f} ms "
                     f"(cpu {timing['cpu_time_s'] * 1e3:9.3f}, sys {timing['sys_time_s'] * 1e3:8.3f}) "
-                    f"x{timing['repeats']}  peak {peak / 2**20:9.2f} MiB")
+                    f"x{timing['repeats']}  peak {peak / 2**20:9.2f} MiB"
+                )
     return pd.DataFrame(rows)
 
 
@@ -188,13 +206,19 @@ def fit_slopes(df: pd.DataFrame, fit_min_length: int) -> pd.DataFrame:
     """
     rows = []
     for (method, d), g in df[df["L"] >= fit_min_length].groupby(["method", "D"], sort=False):
-        rows.append({
-            "method": method, "D": d, "M": int(g["M"].iloc[0]), "fit_min_L": int(g["L"].min()),
-            "fit_max_L": int(g["L"].max()), "n_points": len(g),
-            "time_slope": loglog_slope(g["L"], g["time_s"]),
-            "cpu_time_slope": loglog_slope(g["L"], g["cpu_time_s"]),
-            "memory_slope": loglog_slope(g["L"], g["peak_bytes"]),
-        })
+        rows.append(
+            {
+                "method": method,
+                "D": d,
+                "M": int(g["M"].iloc[0]),
+                "fit_min_L": int(g["L"].min()),
+                "fit_max_L": int(g["L"].max()),
+                "n_points": len(g),
+                "time_slope": loglog_slope(g["L"], g["time_s"]),
+                "cpu_time_slope": loglog_slope(g["L"], g["cpu_time_s"]),
+                "memory_slope": loglog_slope(g["L"], g["peak_bytes"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -227,14 +251,20 @@ def crossover(df: pd.DataFrame) -> pd.DataFrame:
         ex = exact.loc[d].reindex(lengths)
         grid, interp = crossover_length(lengths, ex["time_s"], g["time_s"])
         grid_cpu, interp_cpu = crossover_length(lengths, ex["cpu_time_s"], g["cpu_time_s"])
-        rows.append({
-            "method": method, "D": d, "M": int(g["M"].iloc[0]),
-            "crossover_L_grid": grid, "crossover_L_interp": interp,
-            "crossover_L_grid_cpu": grid_cpu, "crossover_L_interp_cpu": interp_cpu,
-            "max_L": int(lengths[-1]),
-            "speedup_at_max_L": float(ex["time_s"].iloc[-1] / g["time_s"].iloc[-1]),
-            "memory_ratio_at_max_L": float(ex["peak_bytes"].iloc[-1] / g["peak_bytes"].iloc[-1]),
-        })
+        rows.append(
+            {
+                "method": method,
+                "D": d,
+                "M": int(g["M"].iloc[0]),
+                "crossover_L_grid": grid,
+                "crossover_L_interp": interp,
+                "crossover_L_grid_cpu": grid_cpu,
+                "crossover_L_interp_cpu": interp_cpu,
+                "max_L": int(lengths[-1]),
+                "speedup_at_max_L": float(ex["time_s"].iloc[-1] / g["time_s"].iloc[-1]),
+                "memory_ratio_at_max_L": float(ex["peak_bytes"].iloc[-1] / g["peak_bytes"].iloc[-1]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -246,8 +276,7 @@ CLAIMS = {
     ("linear", "cpu_time_slope"): ("O(L·M·D) time", 1.0),
     ("linear", "memory_slope"): ("O(L·M) memory", 1.0),
 }
-QUANTITY = {"time_slope": "wall time vs L", "cpu_time_slope": "CPU time vs L",
-            "memory_slope": "peak memory vs L"}
+QUANTITY = {"time_slope": "wall time vs L", "cpu_time_slope": "CPU time vs L", "memory_slope": "peak memory vs L"}
 
 
 def complexity_table(slopes: pd.DataFrame, cross: pd.DataFrame, k_terms: int, dims) -> pd.DataFrame:
@@ -257,21 +286,43 @@ def complexity_table(slopes: pd.DataFrame, cross: pd.DataFrame, k_terms: int, di
         kind = "exact" if s["method"] == METHOD_EXACT else "linear"
         for col in ("time_slope", "cpu_time_slope", "memory_slope"):
             claim, expected = CLAIMS[(kind, col)]
-            rows.append({"claim": claim, "method": s["method"], "D": s["D"], "quantity": QUANTITY[col],
-                         "claimed": expected, "measured": round(s[col], 2),
-                         "detail": f"log-log slope, L={s['fit_min_L']}..{s['fit_max_L']}"})
+            rows.append(
+                {
+                    "claim": claim,
+                    "method": s["method"],
+                    "D": s["D"],
+                    "quantity": QUANTITY[col],
+                    "claimed": expected,
+                    "measured": round(s[col], 2),
+                    "detail": f"log-log slope, L={s['fit_min_L']}..{s['fit_max_L']}",
+                }
+            )
     for c in la.CONSTRUCTIONS:
         ms = [la.feature_dim(c, d, k_terms) for d in dims]
-        rows.append({"claim": f"M = O(D^{k_terms - 1}) for K={k_terms}", "method": method_name(c), "D": None,
-                     "quantity": "M vs D", "claimed": float(k_terms - 1),
-                     "measured": round(loglog_slope(dims, ms), 2),
-                     "detail": f"slope over D={min(dims)}..{max(dims)}, M=" + "/".join(map(str, ms))})
+        rows.append(
+            {
+                "claim": f"M = O(D^{k_terms - 1}) for K={k_terms}",
+                "method": method_name(c),
+                "D": None,
+                "quantity": "M vs D",
+                "claimed": float(k_terms - 1),
+                "measured": round(loglog_slope(dims, ms), 2),
+                "detail": f"slope over D={min(dims)}..{max(dims)}, M=" + "/".join(map(str, ms)),
+            }
+        )
     for _, x in cross.iterrows():
-        rows.append({"claim": "linear form wins for long sequences", "method": x["method"], "D": x["D"],
-                     "quantity": "crossover L (wall)", "claimed": None,
-                     "measured": None if np.isnan(x["crossover_L_interp"]) else round(x["crossover_L_interp"]),
-                     "detail": f"first grid L {x['crossover_L_grid']:.0f}; {x['speedup_at_max_L']:.1f}x faster, "
-                               f"{x['memory_ratio_at_max_L']:.1f}x less memory at L={x['max_L']}"})
+        rows.append(
+            {
+                "claim": "linear form wins for long sequences",
+                "method": x["method"],
+                "D": x["D"],
+                "quantity": "crossover L (wall)",
+                "claimed": None,
+                "measured": None if np.isnan(x["crossover_L_interp"]) else round(x["crossover_L_interp"]),
+                "detail": f"first grid L {x['crossover_L_grid']:.0f}; {x['speedup_at_max_L']:.1f}x faster, "
+                f"{x['memory_ratio_at_max_L']:.1f}x less memory at L={x['max_L']}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -279,9 +330,25 @@ def scaling_tables(s: dict, seed: int, threads: int, log: Callable[[str], None] 
     """Measurements and their analysis for config ``q1.scaling`` settings ``s`` (rule q1_scaling)."""
     reuse = keep_freed_memory() if s["reuse_freed_memory"] else False
     log(f"freed memory kept for reuse (no fresh page faults per call): {reuse}")
-    df = run_scaling(s["lengths"], s["dims"], s["constructions"], s["terms"], s["dtype"],
-                     s["min_time_s"], s["min_repeats"], s["max_repeats"], seed, threads, reuse, log)
+    df = run_scaling(
+        s["lengths"],
+        s["dims"],
+        s["constructions"],
+        s["terms"],
+        s["dtype"],
+        s["min_time_s"],
+        s["min_repeats"],
+        s["max_repeats"],
+        seed,
+        threads,
+        reuse,
+        log,
+    )
     slopes = fit_slopes(df, s["fit_min_length"])
     cross = crossover(df)
-    return {"scaling": df, "slopes": slopes, "crossover": cross,
-            "complexity": complexity_table(slopes, cross, s["terms"], sorted(s["dims"]))}
+    return {
+        "scaling": df,
+        "slopes": slopes,
+        "crossover": cross,
+        "complexity": complexity_table(slopes, cross, s["terms"], sorted(s["dims"])),
+    }

@@ -12,14 +12,24 @@ def q1_verification_summary(verification: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (check, construction), group in checks.groupby(["check", "construction"], sort=False):
         passed = group["passed"].astype(str).str.lower().isin(["true", "1"])
-        rows.append({"check": check, "construction": construction, "n": len(group), "passed": int(passed.sum()),
-                     "all_passed": bool(passed.all()),
-                     "max_error": pd.to_numeric(group["error"], errors="coerce").max(),
-                     "max_error_in_eps": pd.to_numeric(group.get("error_in_eps"), errors="coerce").max()
-                     if "error_in_eps" in group else np.nan,
-                     "tolerance": pd.to_numeric(group["tolerance"], errors="coerce").max()})
-    return pd.DataFrame(rows, columns=["check", "construction", "n", "passed", "all_passed", "max_error",
-                                       "max_error_in_eps", "tolerance"])
+        rows.append(
+            {
+                "check": check,
+                "construction": construction,
+                "n": len(group),
+                "passed": int(passed.sum()),
+                "all_passed": bool(passed.all()),
+                "max_error": pd.to_numeric(group["error"], errors="coerce").max(),
+                "max_error_in_eps": pd.to_numeric(group.get("error_in_eps"), errors="coerce").max()
+                if "error_in_eps" in group
+                else np.nan,
+                "tolerance": pd.to_numeric(group["tolerance"], errors="coerce").max(),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["check", "construction", "n", "passed", "all_passed", "max_error", "max_error_in_eps", "tolerance"],
+    )
 
 
 def q1_observations(verification: pd.DataFrame) -> pd.DataFrame:
@@ -46,8 +56,11 @@ def q1_complexity(complexity: pd.DataFrame, tolerance: float = EXPONENT_TOLERANC
         crossover = str(r.quantity).startswith("crossover")
         tolerances.append(np.nan if crossover else tolerance)
         if crossover:
-            verdicts.append("linear never faster in the measured range" if pd.isna(r.measured)
-                            else f"linear faster from L ≈ {int(r.measured):,}")
+            verdicts.append(
+                "linear never faster in the measured range"
+                if pd.isna(r.measured)
+                else f"linear faster from L ≈ {int(r.measured):,}"
+            )
         elif pd.isna(r.measured) or pd.isna(r.claimed):
             verdicts.append("not measured (one point)")
         elif abs(r.measured - r.claimed) <= tolerance:

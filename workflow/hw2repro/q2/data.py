@@ -9,8 +9,18 @@ from .. import download
 from ..io import file_digest, write_json
 from ..labels import NOT_CANONICAL
 from . import synthetic
-from .octmnist import (MANUAL_HINT, MD5, SIZE, URL, DataError, describe, load_npz, require_all_classes, save_npz,
-                       validate)
+from .octmnist import (
+    MANUAL_HINT,
+    MD5,
+    SIZE,
+    URL,
+    DataError,
+    describe,
+    load_npz,
+    require_all_classes,
+    save_npz,
+    validate,
+)
 
 
 def prepare(cfg: dict, out_npz: str | Path, out_meta: str | Path, download_dir: str | Path, log=print) -> None:
@@ -31,9 +41,14 @@ def prepare(cfg: dict, out_npz: str | Path, out_meta: str | Path, download_dir: 
             path = Path(cfg["path"])
             meta["label"] = f"OCTMNIST from a local file ({path})"
         elif source == "download":
-            path = download.fetch(cfg.get("url", URL), Path(download_dir) / "octmnist.npz",
-                                  size=cfg.get("size", SIZE), md5=cfg.get("md5", MD5),
-                                  manual_hint=MANUAL_HINT, log=log)
+            path = download.fetch(
+                cfg.get("url", URL),
+                Path(download_dir) / "octmnist.npz",
+                size=cfg.get("size", SIZE),
+                md5=cfg.get("md5", MD5),
+                manual_hint=MANUAL_HINT,
+                log=log,
+            )
             meta["label"] = "OCTMNIST (MedMNIST v3, CC BY 4.0), downloaded and MD5-verified"
         else:
             raise DataError(f"data.octmnist.source must be synthetic, file or download, got {source!r}")

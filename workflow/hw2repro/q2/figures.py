@@ -16,8 +16,9 @@ from ..labels import POOLING
 def q2_overview(runs: pd.DataFrame, refs: pd.DataFrame, synthetic: bool):
     """Test accuracy per lr x pooling: our runs (dots, one per seed, and mean) beside published numbers."""
     poolings = [p for p in ("max", "none") if p in set(runs["pooling"])]
-    fig, axes = plotting.new_figure(width=4.2 * len(poolings), height=3.8, ncols=len(poolings), sharey=True,
-                           squeeze=False)
+    fig, axes = plotting.new_figure(
+        width=4.2 * len(poolings), height=3.8, ncols=len(poolings), sharey=True, squeeze=False
+    )
     order = sorted(runs["lr"].unique(), reverse=True)
     for ax, pooling in zip(axes[0], poolings):
         ours = runs[runs["pooling"] == pooling].assign(who="this pipeline")
@@ -25,11 +26,34 @@ def q2_overview(runs: pd.DataFrame, refs: pd.DataFrame, synthetic: bool):
         theirs = theirs.assign(who="published")
         both = pd.concat([ours[["lr", "test_acc", "who"]], theirs[["lr", "test_acc", "who"]]])
         with plotting.seeded_numpy(0):  # the same jitter every run: byte-identical figures
-            sns.stripplot(data=both, x="lr", y="test_acc", hue="who", order=order, dodge=True, jitter=0.08,
-                          hue_order=["this pipeline", "published"], ax=ax, size=6, alpha=0.8)
-        sns.pointplot(data=both, x="lr", y="test_acc", hue="who", order=order, dodge=0.4,
-                      hue_order=["this pipeline", "published"], ax=ax, errorbar=None, markers="_",
-                      linestyles="none", palette=["black", "black"], legend=False)
+            sns.stripplot(
+                data=both,
+                x="lr",
+                y="test_acc",
+                hue="who",
+                order=order,
+                dodge=True,
+                jitter=0.08,
+                hue_order=["this pipeline", "published"],
+                ax=ax,
+                size=6,
+                alpha=0.8,
+            )
+        sns.pointplot(
+            data=both,
+            x="lr",
+            y="test_acc",
+            hue="who",
+            order=order,
+            dodge=0.4,
+            hue_order=["this pipeline", "published"],
+            ax=ax,
+            errorbar=None,
+            markers="_",
+            linestyles="none",
+            palette=["black", "black"],
+            legend=False,
+        )
         ax.set_title(POOLING[pooling])
         ax.set_xlabel("learning rate")
         ax.set_ylabel("test accuracy (529-image subset)")
@@ -78,15 +102,25 @@ def per_class_accuracy(per_class: pd.DataFrame, synthetic: bool):
     """Test accuracy per class, per pooling (panels) and lr (bars: mean over seeds), with each class's
     size: on an imbalanced test set a high overall accuracy can hide a class that is never right."""
     poolings = [p for p in ("max", "none") if p in set(per_class["pooling"])]
-    fig, axes = plotting.new_figure(width=5.2 * len(poolings), height=3.8, ncols=len(poolings), sharey=True,
-                                    squeeze=False)
+    fig, axes = plotting.new_figure(
+        width=5.2 * len(poolings), height=3.8, ncols=len(poolings), sharey=True, squeeze=False
+    )
     sizes = per_class.groupby("class", sort=False)["n"].first()
     order = list(sizes.index)
     for ax, pooling in zip(axes[0], poolings):
         data = per_class[per_class["pooling"] == pooling].assign(lr=lambda d: d["lr"].map(lambda x: f"{x:g}"))
         hue_order = [f"{x:g}" for x in sorted(per_class["lr"].unique(), reverse=True)]
-        sns.barplot(data=data, x="class", y="accuracy", hue="lr", order=order, hue_order=hue_order, ax=ax,
-                    errorbar=None, palette="colorblind")
+        sns.barplot(
+            data=data,
+            x="class",
+            y="accuracy",
+            hue="lr",
+            order=order,
+            hue_order=hue_order,
+            ax=ax,
+            errorbar=None,
+            palette="colorblind",
+        )
         ax.set_xticks(range(len(order)), [f"{c}\n(n={sizes[c]})" for c in order])
         ax.set_ylim(0, 1.05)
         ax.set_xlabel("true class (test images)")
@@ -95,8 +129,14 @@ def per_class_accuracy(per_class: pd.DataFrame, synthetic: bool):
         handles, labels = ax.get_legend_handles_labels()
         ax.get_legend().remove()
     # under the panels: inside, the legend would hide bars near 1
-    fig.legend(handles, [f"lr {x}" for x in labels], loc="upper center", bbox_to_anchor=(0.5, 0.0),
-               ncols=len(labels), fontsize=9)
+    fig.legend(
+        handles,
+        [f"lr {x}" for x in labels],
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncols=len(labels),
+        fontsize=9,
+    )
     plotting.mark_synthetic(fig, synthetic)
     return fig
 
@@ -119,30 +159,50 @@ def confusion_matrices(confusion: pd.DataFrame, best: pd.DataFrame, synthetic: b
     return fig
 
 
-PUBLISHED_METRICS = (("test_acc", "test_acc", "test accuracy"), ("val_acc", "final_val_acc", "validation accuracy"),
-                     ("train_loss", "final_train_loss", "training loss (running mean)"))
+PUBLISHED_METRICS = (
+    ("test_acc", "test_acc", "test accuracy"),
+    ("val_acc", "final_val_acc", "validation accuracy"),
+    ("train_loss", "final_train_loss", "training loss (running mean)"),
+)
 
 
 def published_spread(runs: pd.DataFrame, refs: pd.DataFrame, synthetic: bool):
     """Every published number (grey dots, the groups' range as a bar) and ours (mean over seeds with
     each seed), one row per pooling x lr, one panel per metric."""
-    configs = sorted({(p, float(lr)) for p, lr in zip(refs["pooling"], refs["lr"])}
-                     | {(p, float(lr)) for p, lr in zip(runs["pooling"], runs["lr"])}, key=lambda k: (k[0], -k[1]))
-    fig, axes = plotting.new_figure(width=13, height=0.55 * len(configs) + 1.6, ncols=len(PUBLISHED_METRICS),
-                                    sharey=True)
+    configs = sorted(
+        {(p, float(lr)) for p, lr in zip(refs["pooling"], refs["lr"])}
+        | {(p, float(lr)) for p, lr in zip(runs["pooling"], runs["lr"])},
+        key=lambda k: (k[0], -k[1]),
+    )
+    fig, axes = plotting.new_figure(
+        width=13, height=0.55 * len(configs) + 1.6, ncols=len(PUBLISHED_METRICS), sharey=True
+    )
     ours_colour, theirs_colour = sns.color_palette("colorblind")[0], "0.45"
     for ax, (published, column, label) in zip(axes, PUBLISHED_METRICS):
         for y, (pooling, lr) in enumerate(configs):
             pub = refs[(refs["pooling"] == pooling) & np.isclose(refs["lr"], lr)][published].dropna()
             if len(pub):
                 ax.plot([pub.min(), pub.max()], [y, y], color=theirs_colour, lw=6, alpha=0.25, solid_capstyle="round")
-                ax.scatter(pub, [y] * len(pub), color=theirs_colour, s=14, zorder=3,
-                           label="published (one dot per group)" if y == 0 else None)
+                ax.scatter(
+                    pub,
+                    [y] * len(pub),
+                    color=theirs_colour,
+                    s=14,
+                    zorder=3,
+                    label="published (one dot per group)" if y == 0 else None,
+                )
             ours = runs[(runs["pooling"] == pooling) & np.isclose(runs["lr"], lr)][column].dropna()
             if len(ours):
                 ax.scatter(ours, [y + 0.22] * len(ours), color=ours_colour, s=10, alpha=0.6, zorder=4)
-                ax.scatter([ours.mean()], [y + 0.22], color=ours_colour, marker="D", s=40, zorder=5,
-                           label="this pipeline (mean, seeds small)")
+                ax.scatter(
+                    [ours.mean()],
+                    [y + 0.22],
+                    color=ours_colour,
+                    marker="D",
+                    s=40,
+                    zorder=5,
+                    label="this pipeline (mean, seeds small)",
+                )
         ax.set_xlabel(label)
         ax.set_yticks(range(len(configs)), [f"lr {lr:g}, {POOLING[p]}" for p, lr in configs])
         ax.invert_yaxis()

@@ -25,8 +25,10 @@ IMAGE_SHAPE = (28, 28)
 URL = "https://zenodo.org/records/10519652/files/octmnist.npz?download=1"
 MD5 = "c68d92d5b585d8d81f7112f81e2d0842"
 SIZE = 54_938_180
-MANUAL_HINT = (f"Download it by hand from {URL} (MD5 {MD5}), then set data.octmnist.source: file "
-               "and data.octmnist.path to its location.")
+MANUAL_HINT = (
+    f"Download it by hand from {URL} (MD5 {MD5}), then set data.octmnist.source: file "
+    "and data.octmnist.path to its location."
+)
 
 
 class DataError(InputError, ValueError):
@@ -41,11 +43,13 @@ def validate(arrays: dict, source: str) -> None:
     for split in SPLITS:
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
-            raise DataError(f"{source}: {split}_images must be uint8 of shape (N, 28, 28), "
-                            f"got {images.dtype} {images.shape}")
+            raise DataError(
+                f"{source}: {split}_images must be uint8 of shape (N, 28, 28), got {images.dtype} {images.shape}"
+            )
         if labels.ndim != 2 or labels.shape[1] != 1 or not np.issubdtype(labels.dtype, np.integer):
-            raise DataError(f"{source}: {split}_labels must be integers of shape (N, 1), "
-                            f"got {labels.dtype} {labels.shape}")
+            raise DataError(
+                f"{source}: {split}_labels must be integers of shape (N, 1), got {labels.dtype} {labels.shape}"
+            )
         if labels.shape[0] != images.shape[0]:
             raise DataError(f"{source}: {split} has {images.shape[0]} images but {labels.shape[0]} labels")
         if labels.size == 0:
@@ -62,9 +66,11 @@ def require_all_classes(arrays: dict, source: str) -> None:
         present = set(np.unique(arrays[f"{split}_labels"]).tolist())
         missing = [f"{c} ({name})" for c, name in enumerate(CLASS_NAMES) if c not in present]
         if missing:
-            raise DataError(f"{source}: the {split} split has no images of class {', '.join(missing)}; OCTMNIST "
-                            f"has all 4 in every split (another MedMNIST subset? data.octmnist.path must be "
-                            "octmnist.npz)")
+            raise DataError(
+                f"{source}: the {split} split has no images of class {', '.join(missing)}; OCTMNIST "
+                f"has all 4 in every split (another MedMNIST subset? data.octmnist.path must be "
+                "octmnist.npz)"
+            )
 
 
 def load_npz(path: str | Path) -> dict[str, np.ndarray]:
@@ -115,8 +121,8 @@ def describe(arrays: dict[str, np.ndarray]) -> dict:
     out = {}
     for split in SPLITS:
         labels = arrays[f"{split}_labels"].ravel()
-        out[split] = {"n": int(labels.size),
-                      "class_counts": {CLASS_NAMES[c]: int((labels == c).sum()) for c in range(4)}}
+        out[split] = {
+            "n": int(labels.size),
+            "class_counts": {CLASS_NAMES[c]: int((labels == c).sum()) for c in range(4)},
+        }
     return out
-
-

@@ -9,9 +9,23 @@ import pandas as pd
 from ..io import read_json
 from ..stats import NOT_COMPARABLE, describe, position
 
-RUN_COLUMNS = ["pooling", "lr", "seed", "final_train_loss", "final_val_acc", "test_acc", "n_test",
-               "n_params", "epochs", "batch_size", "optimizer", "dropout", "wall_seconds", "device",
-               "threads"]
+RUN_COLUMNS = [
+    "pooling",
+    "lr",
+    "seed",
+    "final_train_loss",
+    "final_val_acc",
+    "test_acc",
+    "n_test",
+    "n_params",
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "dropout",
+    "wall_seconds",
+    "device",
+    "threads",
+]
 METRICS = ["final_train_loss", "final_val_acc", "test_acc"]
 
 
@@ -19,8 +33,9 @@ def runs_table(result_paths, data_meta: dict) -> pd.DataFrame:
     rows = []
     for path in result_paths:
         r = read_json(path)
-        rows.append({**{k: r.get(k) for k in RUN_COLUMNS},
-                     "device": r["env"]["device"], "threads": r["env"]["torch_threads"]})
+        rows.append(
+            {**{k: r.get(k) for k in RUN_COLUMNS}, "device": r["env"]["device"], "threads": r["env"]["torch_threads"]}
+        )
     runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
     runs["data_source"] = data_meta["source"]
     runs["synthetic"] = data_meta["synthetic"]
@@ -30,7 +45,8 @@ def runs_table(result_paths, data_meta: dict) -> pd.DataFrame:
 def epochs_table(metrics_paths) -> pd.DataFrame:
     frames = [pd.read_csv(p) for p in metrics_paths]
     return pd.concat(frames, ignore_index=True).sort_values(
-        ["pooling", "lr", "seed", "epoch"], ascending=[True, False, True, True], ignore_index=True)
+        ["pooling", "lr", "seed", "epoch"], ascending=[True, False, True, True], ignore_index=True
+    )
 
 
 def by_config(runs: pd.DataFrame) -> pd.DataFrame:
@@ -62,11 +78,20 @@ def q2_config_stats(runs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (pooling, lr), group in runs.groupby(["pooling", "lr"], sort=False):
         for metric, (column, label) in Q2_METRICS.items():
-            rows.append({"pooling": pooling, "lr": float(lr), "metric": metric, "label": label,
-                         **describe(group[column]), "seeds": " ".join(str(s) for s in sorted(group["seed"]))})
+            rows.append(
+                {
+                    "pooling": pooling,
+                    "lr": float(lr),
+                    "metric": metric,
+                    "label": label,
+                    **describe(group[column]),
+                    "seeds": " ".join(str(s) for s in sorted(group["seed"])),
+                }
+            )
     cols = ["pooling", "lr", "metric", "label", "n", "mean", "sd", "ci95_low", "ci95_high", "min", "max", "seeds"]
-    return pd.DataFrame(rows, columns=cols).sort_values(["metric", "pooling", "lr"], ascending=[True, True, False],
-                                                        ignore_index=True)
+    return pd.DataFrame(rows, columns=cols).sort_values(
+        ["metric", "pooling", "lr"], ascending=[True, True, False], ignore_index=True
+    )
 
 
 def q2_comparison(runs: pd.DataFrame, published: pd.DataFrame, comparable: bool) -> pd.DataFrame:
@@ -80,18 +105,46 @@ def q2_comparison(runs: pd.DataFrame, published: pd.DataFrame, comparable: bool)
             ours = runs[(runs["pooling"] == pub["pooling"]) & np.isclose(runs["lr"].astype(float), float(pub["lr"]))]
             stats = describe(ours[column])
             sigma, words = position(float(value), stats, comparable)
-            rows.append({"metric": metric, "label": label, "pooling": pub["pooling"], "lr": float(pub["lr"]),
-                         "source": pub["source"], "published": float(value), "ours_n": stats["n"],
-                         "ours_mean": stats["mean"], "ours_sd": stats["sd"], "ours_ci95_low": stats["ci95_low"],
-                         "ours_ci95_high": stats["ci95_high"], "sigma": sigma, "position": words,
-                         "comparable": comparable and stats["n"] > 0})
-    cols = ["metric", "label", "pooling", "lr", "source", "published", "ours_n", "ours_mean", "ours_sd",
-            "ours_ci95_low", "ours_ci95_high", "sigma", "position", "comparable"]
+            rows.append(
+                {
+                    "metric": metric,
+                    "label": label,
+                    "pooling": pub["pooling"],
+                    "lr": float(pub["lr"]),
+                    "source": pub["source"],
+                    "published": float(value),
+                    "ours_n": stats["n"],
+                    "ours_mean": stats["mean"],
+                    "ours_sd": stats["sd"],
+                    "ours_ci95_low": stats["ci95_low"],
+                    "ours_ci95_high": stats["ci95_high"],
+                    "sigma": sigma,
+                    "position": words,
+                    "comparable": comparable and stats["n"] > 0,
+                }
+            )
+    cols = [
+        "metric",
+        "label",
+        "pooling",
+        "lr",
+        "source",
+        "published",
+        "ours_n",
+        "ours_mean",
+        "ours_sd",
+        "ours_ci95_low",
+        "ours_ci95_high",
+        "sigma",
+        "position",
+        "comparable",
+    ]
     order = {m: i for i, m in enumerate(Q2_METRICS)}
     table = pd.DataFrame(rows, columns=cols)
     table["_m"] = table["metric"].map(order)
-    return table.sort_values(["_m", "pooling", "lr", "source"], ascending=[True, True, False, True],
-                             ignore_index=True).drop(columns="_m")
+    return table.sort_values(
+        ["_m", "pooling", "lr", "source"], ascending=[True, True, False, True], ignore_index=True
+    ).drop(columns="_m")
 
 
 def q2_pooling_effect(runs: pd.DataFrame, published: pd.DataFrame, comparable: bool) -> pd.DataFrame:
@@ -112,8 +165,11 @@ def q2_pooling_effect(runs: pd.DataFrame, published: pd.DataFrame, comparable: b
             column = Q2_METRICS[metric][0]
             diffs = with_pool.loc[seeds, column].to_numpy(float) - without.loc[seeds, column].to_numpy(float)
             d = describe(diffs)
-            spread = np.sqrt((with_pool.loc[seeds, column].var(ddof=1) + without.loc[seeds, column].var(ddof=1)) / 2) \
-                if len(seeds) > 1 else np.nan
+            spread = (
+                np.sqrt((with_pool.loc[seeds, column].var(ddof=1) + without.loc[seeds, column].var(ddof=1)) / 2)
+                if len(seeds) > 1
+                else np.nan
+            )
             if len(seeds) < 2:
                 verdict = "one seed: seed-to-seed spread unknown"
             elif d["ci95_low"] > 0 or d["ci95_high"] < 0:
@@ -121,18 +177,45 @@ def q2_pooling_effect(runs: pd.DataFrame, published: pd.DataFrame, comparable: b
             else:
                 verdict = "within seed-to-seed spread (95% CI of the paired difference includes 0)"
             pub = published[np.isclose(published["lr"].astype(float), lr)].pivot_table(
-                index="source", columns="pooling", values=metric, aggfunc="first")
-            pub_diff = (pub["max"] - pub["none"]).dropna() if {"max", "none"} <= set(pub.columns) else pd.Series([], dtype=float)
-            rows.append({"lr": float(lr), "metric": metric, "n_seeds": len(seeds),
-                         "mean_with_pooling": with_pool.loc[seeds, column].mean(),
-                         "mean_without_pooling": without.loc[seeds, column].mean(),
-                         "difference": d["mean"], "difference_ci95_low": d["ci95_low"],
-                         "difference_ci95_high": d["ci95_high"], "seed_sd": spread, "verdict": verdict,
-                         "published_difference_mean": pub_diff.mean() if len(pub_diff) else np.nan,
-                         "published_n_sources": len(pub_diff), "comparable": comparable})
-    cols = ["lr", "metric", "n_seeds", "mean_with_pooling", "mean_without_pooling", "difference",
-            "difference_ci95_low", "difference_ci95_high", "seed_sd", "verdict", "published_difference_mean",
-            "published_n_sources", "comparable"]
+                index="source", columns="pooling", values=metric, aggfunc="first"
+            )
+            pub_diff = (
+                (pub["max"] - pub["none"]).dropna()
+                if {"max", "none"} <= set(pub.columns)
+                else pd.Series([], dtype=float)
+            )
+            rows.append(
+                {
+                    "lr": float(lr),
+                    "metric": metric,
+                    "n_seeds": len(seeds),
+                    "mean_with_pooling": with_pool.loc[seeds, column].mean(),
+                    "mean_without_pooling": without.loc[seeds, column].mean(),
+                    "difference": d["mean"],
+                    "difference_ci95_low": d["ci95_low"],
+                    "difference_ci95_high": d["ci95_high"],
+                    "seed_sd": spread,
+                    "verdict": verdict,
+                    "published_difference_mean": pub_diff.mean() if len(pub_diff) else np.nan,
+                    "published_n_sources": len(pub_diff),
+                    "comparable": comparable,
+                }
+            )
+    cols = [
+        "lr",
+        "metric",
+        "n_seeds",
+        "mean_with_pooling",
+        "mean_without_pooling",
+        "difference",
+        "difference_ci95_low",
+        "difference_ci95_high",
+        "seed_sd",
+        "verdict",
+        "published_difference_mean",
+        "published_n_sources",
+        "comparable",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -148,25 +231,44 @@ def q2_best_lr(runs: pd.DataFrame, best: pd.DataFrame, published: pd.DataFrame, 
         agree = int(np.isclose(np.asarray(per_seed, dtype=float), float(row["best_lr"])).sum())
         pub = published[published["pooling"] == pooling].dropna(subset=["val_acc"])
         # only sources that report validation accuracy for more than one lr pick anything
-        picks = [float(best_lr(_as_config_table(group))["best_lr"].iloc[0])
-                 for _, group in pub.groupby("source") if len(group) > 1]
+        picks = [
+            float(best_lr(_as_config_table(group))["best_lr"].iloc[0])
+            for _, group in pub.groupby("source")
+            if len(group) > 1
+        ]
         pub_lrs = sorted(set(picks))
-        rows.append({"pooling": pooling, "best_lr": float(row["best_lr"]),
-                     "val_acc_mean": float(row["final_val_acc_mean"]), "test_acc_mean": float(row["test_acc_mean"]),
-                     "seeds_picking_it": agree, "n_seeds": int(sub["seed"].nunique()),
-                     "published_best_lrs": " ".join(format(x, "g") for x in pub_lrs) or "–",
-                     "published_n_sources": len(picks),
-                     "agrees_with_published": (pub_lrs == [float(row["best_lr"])]) if comparable and pub_lrs else np.nan,
-                     "comparable": comparable})
-    cols = ["pooling", "best_lr", "val_acc_mean", "test_acc_mean", "seeds_picking_it", "n_seeds",
-            "published_best_lrs", "published_n_sources", "agrees_with_published", "comparable"]
+        rows.append(
+            {
+                "pooling": pooling,
+                "best_lr": float(row["best_lr"]),
+                "val_acc_mean": float(row["final_val_acc_mean"]),
+                "test_acc_mean": float(row["test_acc_mean"]),
+                "seeds_picking_it": agree,
+                "n_seeds": int(sub["seed"].nunique()),
+                "published_best_lrs": " ".join(format(x, "g") for x in pub_lrs) or "–",
+                "published_n_sources": len(picks),
+                "agrees_with_published": (pub_lrs == [float(row["best_lr"])]) if comparable and pub_lrs else np.nan,
+                "comparable": comparable,
+            }
+        )
+    cols = [
+        "pooling",
+        "best_lr",
+        "val_acc_mean",
+        "test_acc_mean",
+        "seeds_picking_it",
+        "n_seeds",
+        "published_best_lrs",
+        "published_n_sources",
+        "agrees_with_published",
+        "comparable",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
 def _as_config_table(published: pd.DataFrame) -> pd.DataFrame:
     """One published source's rows in ``by_config``'s column names, so ``best_lr`` can pick from them."""
-    return published.assign(final_val_acc_mean=published["val_acc"],
-                            test_acc_mean=published.get("test_acc", np.nan))
+    return published.assign(final_val_acc_mean=published["val_acc"], test_acc_mean=published.get("test_acc", np.nan))
 
 
 def q2_params(runs: pd.DataFrame, published_n_params: int | None) -> pd.DataFrame:
@@ -175,8 +277,14 @@ def q2_params(runs: pd.DataFrame, published_n_params: int | None) -> pd.DataFram
     for pooling, group in runs.groupby("pooling", sort=True):
         counts = sorted({int(x) for x in group["n_params"].dropna()})
         ours = counts[0] if len(counts) == 1 else np.nan
-        rows.append({"pooling": pooling, "n_params": ours, "published": published_n_params,
-                     "matches": bool(published_n_params is not None and ours == published_n_params)})
+        rows.append(
+            {
+                "pooling": pooling,
+                "n_params": ours,
+                "published": published_n_params,
+                "matches": bool(published_n_params is not None and ours == published_n_params),
+            }
+        )
     return pd.DataFrame(rows, columns=["pooling", "n_params", "published", "matches"])
 
 
@@ -190,12 +298,21 @@ def flat_runs(epochs: pd.DataFrame, val_counts: dict | None = None) -> pd.DataFr
         acc = run["val_acc"].to_numpy(float)
         if len(acc) >= 2 and np.ptp(acc) == 0:
             only = [c for c, n in (val_counts or {}).items() if np.isclose(acc[0], n / total)]
-            rows.append({"pooling": pooling, "lr": float(lr), "seed": int(seed), "epochs": len(acc),
-                         "val_acc": acc[0], "only_class": only[0] if len(only) == 1 else "",
-                         "majority_class": majority_class,
-                         "majority_share": val_counts[majority_class] / total if val_counts else np.nan})
-    return pd.DataFrame(rows, columns=["pooling", "lr", "seed", "epochs", "val_acc", "only_class", "majority_class",
-                                       "majority_share"])
+            rows.append(
+                {
+                    "pooling": pooling,
+                    "lr": float(lr),
+                    "seed": int(seed),
+                    "epochs": len(acc),
+                    "val_acc": acc[0],
+                    "only_class": only[0] if len(only) == 1 else "",
+                    "majority_class": majority_class,
+                    "majority_share": val_counts[majority_class] / total if val_counts else np.nan,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["pooling", "lr", "seed", "epochs", "val_acc", "only_class", "majority_class", "majority_share"]
+    )
 
 
 def class_tables(runs: list[dict], class_names) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -210,12 +327,20 @@ def class_tables(runs: list[dict], class_names) -> tuple[pd.DataFrame, pd.DataFr
         for c, name in enumerate(class_names):
             mine = pred[pred["label"] == c]
             correct = int((mine["predicted"] == c).sum())
-            per_class.append({**key, "class": name, "n": len(mine), "correct": correct,
-                              "accuracy": correct / len(mine) if len(mine) else np.nan,
-                              "predicted_as_this": int((pred["predicted"] == c).sum())})
+            per_class.append(
+                {
+                    **key,
+                    "class": name,
+                    "n": len(mine),
+                    "correct": correct,
+                    "accuracy": correct / len(mine) if len(mine) else np.nan,
+                    "predicted_as_this": int((pred["predicted"] == c).sum()),
+                }
+            )
             for p, other in enumerate(class_names):
-                confusion.append({**key, "true": name, "predicted": other,
-                                  "count": int((mine["predicted"] == p).sum())})
+                confusion.append(
+                    {**key, "true": name, "predicted": other, "count": int((mine["predicted"] == p).sum())}
+                )
     return pd.DataFrame(per_class), pd.DataFrame(confusion)
 
 
@@ -240,20 +365,46 @@ def q2_published_spread(runs: pd.DataFrame, published: pd.DataFrame, comparable:
                 where = "above every published number"
             else:
                 where = "within the published range"
-            rows.append({"metric": metric, "label": label, "pooling": pooling, "lr": float(lr), "ours_n": ours["n"],
-                         "ours_mean": ours["mean"], "ours_ci95_low": ours["ci95_low"],
-                         "ours_ci95_high": ours["ci95_high"], "published_n": len(pub),
-                         "published_median": pub.median() if len(pub) else np.nan,
-                         "published_min": pub.min() if len(pub) else np.nan,
-                         "published_max": pub.max() if len(pub) else np.nan, "where": where,
-                         "comparable": comparable and ours["n"] > 0 and len(pub) > 0})
-    cols = ["metric", "label", "pooling", "lr", "ours_n", "ours_mean", "ours_ci95_low", "ours_ci95_high", "published_n",
-            "published_median", "published_min", "published_max", "where", "comparable"]
+            rows.append(
+                {
+                    "metric": metric,
+                    "label": label,
+                    "pooling": pooling,
+                    "lr": float(lr),
+                    "ours_n": ours["n"],
+                    "ours_mean": ours["mean"],
+                    "ours_ci95_low": ours["ci95_low"],
+                    "ours_ci95_high": ours["ci95_high"],
+                    "published_n": len(pub),
+                    "published_median": pub.median() if len(pub) else np.nan,
+                    "published_min": pub.min() if len(pub) else np.nan,
+                    "published_max": pub.max() if len(pub) else np.nan,
+                    "where": where,
+                    "comparable": comparable and ours["n"] > 0 and len(pub) > 0,
+                }
+            )
+    cols = [
+        "metric",
+        "label",
+        "pooling",
+        "lr",
+        "ours_n",
+        "ours_mean",
+        "ours_ci95_low",
+        "ours_ci95_high",
+        "published_n",
+        "published_median",
+        "published_min",
+        "published_max",
+        "where",
+        "comparable",
+    ]
     order = {m: i for i, m in enumerate(Q2_METRICS)}
     table = pd.DataFrame(rows, columns=cols)
     table["_m"] = table["metric"].map(order)
     return table.sort_values(["_m", "pooling", "lr"], ascending=[True, True, False], ignore_index=True).drop(
-        columns="_m")
+        columns="_m"
+    )
 
 
 def q2_per_class_at_best(per_class: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
@@ -263,9 +414,30 @@ def q2_per_class_at_best(per_class: pd.DataFrame, best: pd.DataFrame) -> pd.Data
         sub = per_class[(per_class["pooling"] == r.pooling) & np.isclose(per_class["lr"], r.best_lr)]
         for name, group in sub.groupby("class", sort=False):
             stats = describe(group["accuracy"])
-            rows.append({"pooling": r.pooling, "lr": float(r.best_lr), "class": name, "n_images": int(group["n"].iloc[0]),
-                         "accuracy_mean": stats["mean"], "accuracy_ci95_low": stats["ci95_low"],
-                         "accuracy_ci95_high": stats["ci95_high"], "n_seeds": stats["n"],
-                         "never_right": bool((group["correct"] == 0).all())})
-    return pd.DataFrame(rows, columns=["pooling", "lr", "class", "n_images", "accuracy_mean", "accuracy_ci95_low",
-                                       "accuracy_ci95_high", "n_seeds", "never_right"])
+            rows.append(
+                {
+                    "pooling": r.pooling,
+                    "lr": float(r.best_lr),
+                    "class": name,
+                    "n_images": int(group["n"].iloc[0]),
+                    "accuracy_mean": stats["mean"],
+                    "accuracy_ci95_low": stats["ci95_low"],
+                    "accuracy_ci95_high": stats["ci95_high"],
+                    "n_seeds": stats["n"],
+                    "never_right": bool((group["correct"] == 0).all()),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "pooling",
+            "lr",
+            "class",
+            "n_images",
+            "accuracy_mean",
+            "accuracy_ci95_low",
+            "accuracy_ci95_high",
+            "n_seeds",
+            "never_right",
+        ],
+    )

@@ -37,8 +37,7 @@ def _gauss(z: np.ndarray, width) -> np.ndarray:
     return np.exp(-0.5 * (z / width) ** 2)
 
 
-def draw_images(labels: np.ndarray, rng: np.random.Generator, faint_fraction: float,
-                noise_looks: float) -> np.ndarray:
+def draw_images(labels: np.ndarray, rng: np.random.Generator, faint_fraction: float, noise_looks: float) -> np.ndarray:
     """Draw one uint8 (28, 28) B-scan per label, all images at once (vectorised over N)."""
     n = labels.shape[0]
     y = np.arange(SIZE, dtype=float)[None, :, None]  # depth (rows)
@@ -72,19 +71,23 @@ def draw_images(labels: np.ndarray, rng: np.random.Generator, faint_fraction: fl
     lift += is_[CNV] * sev * col(rng.uniform(2.5, 4.5, n)) * _gauss(x - cnv_x, col(rng.uniform(2.0, 3.5, n)))
     for _ in range(4):  # a few small drusen bumps
         present = col((rng.random(n) < 0.75).astype(float))
-        lift += is_[DRUSEN] * present * sev * col(rng.uniform(1.0, 2.2, n)) * _gauss(
-            x - col(rng.uniform(4.0, 24.0, n)), 0.9)
+        lift += (
+            is_[DRUSEN]
+            * present
+            * sev
+            * col(rng.uniform(1.0, 2.2, n))
+            * _gauss(x - col(rng.uniform(4.0, 24.0, n)), 0.9)
+        )
     rpe = rpe_base - lift
 
     # Layered reflectivity between the inner limiting membrane (top) and the RPE.
     r = (y - top) / np.maximum(rpe - top, 1.0)
     inside = (r > 0) & (r < 1)
-    bands = (0.75 * _gauss(r - 0.06, 0.07) + 0.42 * _gauss(r - 0.5, 0.1)
-             + 0.30 * _gauss(r - 0.78, 0.06) + 0.22)
+    bands = 0.75 * _gauss(r - 0.06, 0.07) + 0.42 * _gauss(r - 0.5, 0.1) + 0.30 * _gauss(r - 0.78, 0.06) + 0.22
     img = np.where(inside, bands, 0.0)
-    img += 1.0 * _gauss(y - rpe, 0.8)                       # bright RPE line
+    img += 1.0 * _gauss(y - rpe, 0.8)  # bright RPE line
     img += np.where(y > rpe, 0.35 * np.exp(-(y - rpe) / 4.0), 0.0)  # choroid below
-    img += 0.05                                              # vitreous floor
+    img += 0.05  # vitreous floor
 
     # Class-specific content.
     under_lift = (y > rpe) & (y < rpe_base) & (lift > 0.3)
@@ -104,13 +107,17 @@ def draw_images(labels: np.ndarray, rng: np.random.Generator, faint_fraction: fl
     return np.clip(img * 200.0, 0, 255).astype(np.uint8)
 
 
-def generate(n_train: int, n_val: int, n_test: int, seed: int,
-             faint_fraction: float = 0.25, noise_looks: float = 3.0) -> dict[str, np.ndarray]:
+def generate(
+    n_train: int, n_val: int, n_test: int, seed: int, faint_fraction: float = 0.25, noise_looks: float = 3.0
+) -> dict[str, np.ndarray]:
     """Return arrays with the real octmnist.npz keys: uint8 (N, 28, 28) images, uint8 (N, 1) labels."""
     rng = np.random.default_rng(seed)
     out = {}
-    for split, n, freqs in (("train", n_train, TRAIN_FREQUENCIES), ("val", n_val, TRAIN_FREQUENCIES),
-                            ("test", n_test, TEST_FREQUENCIES)):
+    for split, n, freqs in (
+        ("train", n_train, TRAIN_FREQUENCIES),
+        ("val", n_val, TRAIN_FREQUENCIES),
+        ("test", n_test, TEST_FREQUENCIES),
+    ):
         labels = np.repeat(np.arange(4), class_counts(n, freqs))
         labels = labels[rng.permutation(n)]
         out[f"{split}_images"] = draw_images(labels, rng, faint_fraction, noise_looks)

@@ -105,7 +105,7 @@ def train(settings: Q2Settings, data: dict, checkpoint: EpochCheckpoint | None =
         first = len(batch_losses)
         order = epoch_permutation(n).to(X_train.device)
         for i in range(0, n, bs):
-            idx = order[i:i + bs]
+            idx = order[i : i + bs]
             optimizer.zero_grad()
             loss = criterion(model(X_train[idx]), y_train[idx])
             loss.backward()
@@ -120,8 +120,10 @@ def train(settings: Q2Settings, data: dict, checkpoint: EpochCheckpoint | None =
         }
         epochs.append(row)
         seconds.append(time.perf_counter() - tic)
-        log(f"epoch {epoch}/{settings.epochs}: training loss (running mean) {row['train_loss']:.4f}, "
-            f"validation accuracy {val_acc:.4f} ({seconds[-1]:.1f} s)")
+        log(
+            f"epoch {epoch}/{settings.epochs}: training loss (running mean) {row['train_loss']:.4f}, "
+            f"validation accuracy {val_acc:.4f} ({seconds[-1]:.1f} s)"
+        )
         if checkpoint is not None:
             checkpoint.save(epoch, (batch_losses, epochs, seconds), model=model, optimizer=optimizer)
 

@@ -12,19 +12,42 @@ from ..io import write_json
 from ..labels import NOT_CANONICAL
 from .corpus.grammar import CorpusConfig
 from .corpus.writer import build as build_corpus
-from .ljspeech import (FOLDER_NAME, N_ROWS, SAMPLE_RATE, SHA256, SIZE, URL, LJSpeechError, download,
-                       extract, is_canonical, metadata_sha256, split_bounds, validate_folder)
+from .ljspeech import (
+    FOLDER_NAME,
+    N_ROWS,
+    SAMPLE_RATE,
+    SHA256,
+    SIZE,
+    URL,
+    LJSpeechError,
+    download,
+    extract,
+    is_canonical,
+    metadata_sha256,
+    split_bounds,
+    validate_folder,
+)
 from .text import CHAR_TO_ID, MAX_CHARS
 
 
 def _frame_stats(counts: np.ndarray, hop: int = 160) -> dict:
     frames = 1 + counts // hop
-    return {"min": int(frames.min()), "median": float(np.median(frames)),
-            "p99": float(np.percentile(frames, 99)), "max": int(frames.max())}
+    return {
+        "min": int(frames.min()),
+        "median": float(np.median(frames)),
+        "p99": float(np.percentile(frames, 99)),
+        "max": int(frames.max()),
+    }
 
 
-def prepare(cfg: dict, manifest: str | os.PathLike, data_dir: str | os.PathLike,
-            download_dir: str | os.PathLike, log=print, keep_archive: bool = False) -> dict:
+def prepare(
+    cfg: dict,
+    manifest: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    download_dir: str | os.PathLike,
+    log=print,
+    keep_archive: bool = False,
+) -> dict:
     """Make the configured LJ-Speech-format folder available, validate it, write ``manifest``.
 
     ``cfg`` is config ``data.ljspeech``. ``synthetic`` writes ``data_dir/ljspeech_synthetic``;
@@ -40,10 +63,12 @@ def prepare(cfg: dict, manifest: str | os.PathLike, data_dir: str | os.PathLike,
         folder = data_dir / "ljspeech_synthetic"
         settings = CorpusConfig.from_dict(cfg.get("synthetic"))
         summary = build_corpus(folder, settings, log=log)
-        rows, counts = validate_folder(folder, expected_rows=settings.n_clips, max_chars=MAX_CHARS,
-                                       ascii_only=True, log=log)
-        info.update(label=summary["label"], synthetic_settings=summary["settings"],
-                    vocabulary_size=len(summary["vocabulary"]))
+        rows, counts = validate_folder(
+            folder, expected_rows=settings.n_clips, max_chars=MAX_CHARS, ascii_only=True, log=log
+        )
+        info.update(
+            label=summary["label"], synthetic_settings=summary["settings"], vocabulary_size=len(summary["vocabulary"])
+        )
     elif source == "path":
         if not cfg.get("path"):
             raise LJSpeechError("data.ljspeech.path: required with source: path (an LJSpeech-1.1 folder)")
@@ -62,8 +87,9 @@ def prepare(cfg: dict, manifest: str | os.PathLike, data_dir: str | os.PathLike,
             except LJSpeechError as exc:
                 log(f"{folder} is incomplete ({exc}); extracting it again")
         if rows is None:
-            archive = download(cfg.get("url", URL), download_dir, sha256=cfg.get("sha256", SHA256),
-                               size=cfg.get("size", SIZE), log=log)
+            archive = download(
+                cfg.get("url", URL), download_dir, sha256=cfg.get("sha256", SHA256), size=cfg.get("size", SIZE), log=log
+            )
             extract(archive, data_dir, FOLDER_NAME, log=log)
             rows, counts = validate_folder(folder, expected_rows=expected, log=log)
         _discard_archive(Path(download_dir) / Path(cfg.get("url", URL).split("?", 1)[0]).name, keep_archive, log)
@@ -74,8 +100,10 @@ def prepare(cfg: dict, manifest: str | os.PathLike, data_dir: str | os.PathLike,
     if source != "synthetic":  # real transcripts are not rejected for these, as in the homework: say so
         long = sum(len(r.normalized) > MAX_CHARS for r in rows)
         unknown = sum(any(c not in CHAR_TO_ID for c in r.normalized.lower()) for r in rows)
-        log(f"{long:,} transcript(s) longer than {MAX_CHARS} characters are cut to {MAX_CHARS}, and {unknown:,} hold "
-            "characters outside the tokenizer's 35 symbols, which become '#' (as in the homework)")
+        log(
+            f"{long:,} transcript(s) longer than {MAX_CHARS} characters are cut to {MAX_CHARS}, and {unknown:,} hold "
+            "characters outside the tokenizer's 35 symbols, which become '#' (as in the homework)"
+        )
     seconds = counts / SAMPLE_RATE
     digest = metadata_sha256(folder)
     canonical = source != "synthetic" and is_canonical(len(rows), digest)
@@ -89,15 +117,21 @@ def prepare(cfg: dict, manifest: str | os.PathLike, data_dir: str | os.PathLike,
         metadata_sha256=digest,
         sample_rate=SAMPLE_RATE,
         splits={k: list(v) for k, v in split_bounds(len(rows)).items()},
-        seconds={"min": float(seconds.min()), "mean": float(seconds.mean()), "max": float(seconds.max()),
-                 "total": float(seconds.sum())},
+        seconds={
+            "min": float(seconds.min()),
+            "mean": float(seconds.mean()),
+            "max": float(seconds.max()),
+            "total": float(seconds.sum()),
+        },
         frames_hop160=_frame_stats(counts),
         max_text_chars=max(len(r.normalized) for r in rows),
     )
     write_json(manifest, info)
-    log(f"wrote {manifest}: {len(rows):,} clips ({seconds.sum() / 3600:.2f} h) in {info['folder']}; splits "
+    log(
+        f"wrote {manifest}: {len(rows):,} clips ({seconds.sum() / 3600:.2f} h) in {info['folder']}; splits "
         + ", ".join(f"{k} {b - a:,}" for k, (a, b) in info["splits"].items())
-        + f"; frames at hop 160: median {info['frames_hop160']['median']:.0f}, max {info['frames_hop160']['max']}")
+        + f"; frames at hop 160: median {info['frames_hop160']['median']:.0f}, max {info['frames_hop160']['max']}"
+    )
     return info
 
 
@@ -107,5 +141,7 @@ def _discard_archive(archive: Path, keep: bool, log) -> None:
         return
     size = archive.stat().st_size
     archive.unlink()
-    log(f"deleted {archive} ({size / 1e9:.1f} GB; extracted and validated; "
-        "set data.ljspeech.keep_archive: true to keep it)")
+    log(
+        f"deleted {archive} ({size / 1e9:.1f} GB; extracted and validated; "
+        "set data.ljspeech.keep_archive: true to keep it)"
+    )

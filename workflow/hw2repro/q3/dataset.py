@@ -36,12 +36,20 @@ class SplitData:
     def __len__(self) -> int:
         return int(self.tokens.shape[0])
 
-    def head(self, n: Optional[int]) -> "SplitData":
+    def head(self, n: Optional[int]) -> SplitData:
         if n is None or n >= len(self):
             return self
         return SplitData(
-            self.features[:n], self.tokens[:n], list(self.ids[:n]), list(self.texts[:n]),
-            self.n_frames, self.source, self.synthetic, self.path, self.file_bytes, self.extra,
+            self.features[:n],
+            self.tokens[:n],
+            list(self.ids[:n]),
+            list(self.texts[:n]),
+            self.n_frames,
+            self.source,
+            self.synthetic,
+            self.path,
+            self.file_bytes,
+            self.extra,
         )
 
     def fingerprint(self) -> dict:
@@ -75,14 +83,13 @@ def _read_blob(path: Path):
         raise
     except Exception as exc:  # a torn or overwritten zip: torch names neither the file nor the fix
         detail = " ".join(str(exc).split()).split(". ")[0][:160]  # torch's first sentence says it
-        raise InputError(f"{path}: not a readable features file ({type(exc).__name__}: {detail}); "
-                         f"{REBUILD}") from None
+        raise InputError(f"{path}: not a readable features file ({type(exc).__name__}: {detail}); {REBUILD}") from None
 
 
 def check_values(path: Path, features: torch.Tensor, tokens: torch.Tensor) -> None:
     """Bytes overwritten inside a features file load without error: find them before training on them."""
     for start in range(0, features.shape[0], CHECK_ROWS):
-        chunk = features[start:start + CHECK_ROWS]
+        chunk = features[start : start + CHECK_ROWS]
         bad = ~torch.isfinite(chunk)
         if bad.any():
             clip = start + int(bad.flatten(1).any(1).nonzero()[0])
@@ -140,8 +147,8 @@ def load_split(path: str | Path, limit: Optional[int] = None, text_len: int = 99
         source=str(blob.get("source", "")),
         synthetic=bool(blob.get("synthetic", False)),
         path=str(path),
-        file_bytes=path.stat().st_size + ((path.parent / blob["features_file"]).stat().st_size
-                                          if "features_file" in blob else 0),
+        file_bytes=path.stat().st_size
+        + ((path.parent / blob["features_file"]).stat().st_size if "features_file" in blob else 0),
     )
     return data.head(limit)
 

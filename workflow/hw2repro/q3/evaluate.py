@@ -6,7 +6,7 @@ features, a fixed derangement), and the skeleton's text log of targets and predi
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -18,8 +18,9 @@ from .models import SpeechToText, greedy_decode
 
 
 @torch.no_grad()
-def evaluate(model: SpeechToText, loader, device: torch.device, label_smoothing: float,
-             keep_predictions: bool = False) -> dict:
+def evaluate(
+    model: SpeechToText, loader, device: torch.device, label_smoothing: float, keep_predictions: bool = False
+) -> dict:
     """Teacher-forced loss (mean of batch means) and mean per-sample similarities."""
     model.eval()
     batch_losses: list[float] = []

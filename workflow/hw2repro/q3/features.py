@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -63,8 +63,13 @@ def mel_to_hz(mels: torch.Tensor) -> torch.Tensor:
     return freqs
 
 
-def mel_filterbank(n_freqs: int = N_FREQS, n_mels: int = N_MELS, sample_rate: int = SAMPLE_RATE_ASSUMED,
-                   f_min: float = 0.0, f_max: float | None = None) -> torch.Tensor:
+def mel_filterbank(
+    n_freqs: int = N_FREQS,
+    n_mels: int = N_MELS,
+    sample_rate: int = SAMPLE_RATE_ASSUMED,
+    f_min: float = 0.0,
+    f_max: float | None = None,
+) -> torch.Tensor:
     """Triangular Slaney-scale, Slaney-normalised mel filters, float32 of shape (n_freqs, n_mels).
 
     Same layout, arithmetic and dtype as ``torchaudio.functional.melscale_fbanks(n_freqs, f_min,
@@ -124,24 +129,38 @@ def _check_waveform(w: torch.Tensor) -> torch.Tensor:
     if w.ndim != 1:
         raise ValueError(f"expected a mono waveform of shape (samples,), got {tuple(w.shape)}")
     if w.shape[0] <= N_FFT // 2:
-        raise ValueError(f"waveform of {w.shape[0]} samples is too short for reflect padding "
-                         f"(needs more than {N_FFT // 2})")
+        raise ValueError(
+            f"waveform of {w.shape[0]} samples is too short for reflect padding (needs more than {N_FFT // 2})"
+        )
     return w.to(torch.float32)
 
 
 def log_mel(waveform: torch.Tensor, n_frames: int, sample_rate_assumed: int = SAMPLE_RATE_ASSUMED) -> torch.Tensor:
     """Log-mel features (80, n_frames) of one mono float waveform in [-1, 1)."""
     w = _check_waveform(torch.as_tensor(waveform))
-    spec = torch.stft(w, N_FFT, hop_length=HOP_LENGTH, win_length=N_FFT, window=_window(), center=True,
-                      pad_mode="reflect", normalized=False, onesided=True, return_complex=True)
+    spec = torch.stft(
+        w,
+        N_FFT,
+        hop_length=HOP_LENGTH,
+        win_length=N_FFT,
+        window=_window(),
+        center=True,
+        pad_mode="reflect",
+        normalized=False,
+        onesided=True,
+        return_complex=True,
+    )
     power = spec.abs().pow(2.0)  # (201, T)
     mel = torch.matmul(power.transpose(-1, -2), _filterbank(sample_rate_assumed)).transpose(-1, -2)
     return _pad_or_crop(_log_scale(mel), n_frames)
 
 
-def log_mel_batch(waveforms: Sequence[torch.Tensor | np.ndarray], n_frames: int,
-                  sample_rate_assumed: int = SAMPLE_RATE_ASSUMED,
-                  out: torch.Tensor | None = None) -> torch.Tensor:
+def log_mel_batch(
+    waveforms: Sequence[torch.Tensor | np.ndarray],
+    n_frames: int,
+    sample_rate_assumed: int = SAMPLE_RATE_ASSUMED,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``log_mel`` of clips of different lengths: (B, 80, n_frames), float32 unless ``out`` is given.
 
     Clip by clip on purpose: measured on CPU, one (201 x T) STFT at a time stays in cache and is
@@ -175,9 +194,17 @@ def _release_written(fh) -> None:
         os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
 
-def build_split(manifest: dict, split: str, n_frames: int, out_path, *,
-                sample_rate_assumed: int = SAMPLE_RATE_ASSUMED, dtype: str = "float32", log=print,
-                features_out=None) -> dict:
+def build_split(
+    manifest: dict,
+    split: str,
+    n_frames: int,
+    out_path,
+    *,
+    sample_rate_assumed: int = SAMPLE_RATE_ASSUMED,
+    dtype: str = "float32",
+    log=print,
+    features_out=None,
+) -> dict:
     """Compute one split's features and tokens, streamed to disk chunk by chunk (atomic files).
 
     ``manifest`` is the data rule's ``ljspeech.json``. The features (N, 80, n_frames) in ``dtype``
@@ -195,25 +222,33 @@ def build_split(manifest: dict, split: str, n_frames: int, out_path, *,
     folder = Path(manifest["folder"])
     sha = ljspeech.metadata_sha256(folder) if (folder / "metadata.csv").is_file() else None
     if sha != manifest["metadata_sha256"]:
-        raise ljspeech.LJSpeechError(f"{folder / 'metadata.csv'}: missing or changed since the data rule wrote its "
-                                     "manifest; re-run the data rule (snakemake -R ljspeech_data)")
+        raise ljspeech.LJSpeechError(
+            f"{folder / 'metadata.csv'}: missing or changed since the data rule wrote its "
+            "manifest; re-run the data rule (snakemake -R ljspeech_data)"
+        )
     rows = ljspeech.read_metadata(folder)
     start, end = manifest["splits"][split]
     rows = rows[start:end]
     n = len(rows)
     features_out = Path(features_out) if features_out is not None else features_array_path(out_path)
-    log(f"{split}: {n:,} clips (rows {start:,}..{end - 1:,}) of {folder}, {n_frames} frames, {dtype}, "
-        f"mel filterbank for an assumed {sample_rate_assumed} Hz -> {features_out}")
+    log(
+        f"{split}: {n:,} clips (rows {start:,}..{end - 1:,}) of {folder}, {n_frames} frames, {dtype}, "
+        f"mel filterbank for an assumed {sample_rate_assumed} Hz -> {features_out}"
+    )
     chunk = torch.empty((max(1, min(CHUNK_CLIPS, n)), N_MELS, n_frames), dtype=DTYPES[dtype])
     lengths = torch.empty(n, dtype=torch.int64)
-    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
-              "shape": (n, N_MELS, n_frames)}
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+        "fortran_order": False,
+        "shape": (n, N_MELS, n_frames),
+    }
     t0 = last = time.monotonic()
     with atomic_path(features_out) as tmp, open(tmp, "wb") as fh:
         np.lib.format.write_array_header_1_0(fh, header)
         for i, row in enumerate(rows):
-            w = torch.from_numpy(ljspeech.read_wav(ljspeech.wav_path(folder, row.id),
-                                                   manifest.get("sample_rate", 22050)))
+            w = torch.from_numpy(
+                ljspeech.read_wav(ljspeech.wav_path(folder, row.id), manifest.get("sample_rate", 22050))
+            )
             lengths[i] = n_frames_of(w.shape[0])
             chunk[i % len(chunk)] = log_mel(w, n_frames, sample_rate_assumed)
             if i % len(chunk) == len(chunk) - 1 or i == n - 1:
@@ -225,11 +260,15 @@ def build_split(manifest: dict, split: str, n_frames: int, out_path, *,
                 last = time.monotonic()
     elapsed = time.monotonic() - t0
     cropped = int((lengths > n_frames).sum())
-    log(f"{split}: {n:,} clips in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.0f} clips/s); frames before pad/crop "
-        f"{int(lengths.min())}..{int(lengths.max())}")
+    log(
+        f"{split}: {n:,} clips in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.0f} clips/s); frames before pad/crop "
+        f"{int(lengths.min())}..{int(lengths.max())}"
+    )
     if cropped:
-        log(f"WARNING: {split}: {cropped:,} of {n:,} clips are longer than {n_frames} frames and lose their end "
-            "(raise q3.features.n_frames or shorten the synthetic sentences)")
+        log(
+            f"WARNING: {split}: {cropped:,} of {n:,} clips are longer than {n_frames} frames and lose their end "
+            "(raise q3.features.n_frames or shorten the synthetic sentences)"
+        )
     result = {
         "features_file": os.path.relpath(features_out, Path(out_path).parent),
         "tokens": text.encode_batch(r.normalized for r in rows),
@@ -244,5 +283,10 @@ def build_split(manifest: dict, split: str, n_frames: int, out_path, *,
         "metadata_sha256": manifest["metadata_sha256"],
     }
     save_torch(out_path, result)
-    return {"split": split, "clips": n, "seconds": elapsed, "cropped": cropped,
-            "frames_max": int(lengths.max()) if n else 0}
+    return {
+        "split": split,
+        "clips": n,
+        "seconds": elapsed,
+        "cropped": cropped,
+        "frames_max": int(lengths.max()) if n else 0,
+    }

@@ -3,7 +3,6 @@ validation similarities per epoch, and the test table, with the published number
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
@@ -39,8 +38,9 @@ def loss_figure(epochs: pd.DataFrame, refs: dict, synthetic: bool = False):
     Crosses: the published validation losses at epochs 1 and 15.
     """
     decoders = [d for d in ("lstm", "transformer") if d in set(epochs["decoder"])]
-    fig, axes = plotting.new_figure(width=4.6 * len(decoders), height=3.8, ncols=len(decoders),
-                                    sharey=True, squeeze=False)
+    fig, axes = plotting.new_figure(
+        width=4.6 * len(decoders), height=3.8, ncols=len(decoders), sharey=True, squeeze=False
+    )
     val15 = {r["decoder"]: r["loss"] for r in refs.get("q3_validation_epoch15", [])}
     val1 = refs.get("q3_other", {}).get("val_loss_epoch1", {})
     for ax, decoder in zip(axes[0], decoders):
@@ -74,14 +74,33 @@ def similarity_figure(epochs: pd.DataFrame, refs: dict, synthetic: bool = False)
     shape = {"lstm": "X", "transformer": "P"}
     for ax, k in zip(axes, SIMILARITIES):
         for i, ((decoder, seed), run) in enumerate(runs):
-            ax.plot(run["epoch"], run[f"val_{k}"], color=f"C{i}",
-                    label=f"{DECODER_LABEL.get(decoder, decoder)} (seed {seed})")
+            ax.plot(
+                run["epoch"],
+                run[f"val_{k}"],
+                color=f"C{i}",
+                label=f"{DECODER_LABEL.get(decoder, decoder)} (seed {seed})",
+            )
         for decoder in (d for d in val15 if d in set(epochs["decoder"])):
             name = DECODER_LABEL.get(decoder, decoder)
-            ax.scatter([15], [val15[decoder][k]], marker=shape.get(decoder, "x"), s=60, color=colour[decoder],
-                       edgecolor="black", zorder=3, label=f"published {name}, epoch 15")
-            ax.annotate(name, (15, val15[decoder][k]), xytext=(-6, 0), textcoords="offset points", ha="right",
-                        va="center", fontsize=7)
+            ax.scatter(
+                [15],
+                [val15[decoder][k]],
+                marker=shape.get(decoder, "x"),
+                s=60,
+                color=colour[decoder],
+                edgecolor="black",
+                zorder=3,
+                label=f"published {name}, epoch 15",
+            )
+            ax.annotate(
+                name,
+                (15, val15[decoder][k]),
+                xytext=(-6, 0),
+                textcoords="offset points",
+                ha="right",
+                va="center",
+                fontsize=7,
+            )
         ax.set_title(f"validation {titles[k]} similarity")
         ax.set_xlabel("Epoch")
         _integer_epochs(ax)
@@ -94,14 +113,17 @@ def similarity_figure(epochs: pd.DataFrame, refs: dict, synthetic: bool = False)
 
 def results_table_figure(table: pd.DataFrame, synthetic: bool = False):
     """The test table (audio-blind rows shaded) beside the published numbers, as a figure."""
+
     def cell(row, k):
         value, sd = row[k], row[f"{k}_sd"]
         if pd.isna(value):
             return "–"
         return f"{value:.4f}" + ("" if pd.isna(sd) else f" ± {sd:.4f}")
 
-    body = [[DECODER_LABEL.get(r["decoder"], r["decoder"]), r["source"], *(cell(r, k) for k in SCORES)]
-            for _, r in table.iterrows()]
+    body = [
+        [DECODER_LABEL.get(r["decoder"], r["decoder"]), r["source"], *(cell(r, k) for k in SCORES)]
+        for _, r in table.iterrows()
+    ]
     header = ["decoder", "source", "loss", "Jaccard", "cosine", "Damerau–Levenshtein"]
     fig, ax = plotting.new_figure(width=11, height=0.3 * (len(body) + 1))
     ax.axis("off")

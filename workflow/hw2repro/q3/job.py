@@ -4,8 +4,9 @@ the audio-blind baseline, and write metrics.csv, test.json, predictions.txt and 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import pandas as pd
 import torch
@@ -46,8 +47,10 @@ def run_training(
     data = {s: load_split(p, text_len=settings.model.text_len) for s, p in feature_paths.items()}
     for s in SPLITS:
         d = data[s]
-        log(f"{s}: {len(d)} clips, features {tuple(d.features.shape)} {d.features.dtype}, "
-            f"source={d.source!r} synthetic={d.synthetic}")
+        log(
+            f"{s}: {len(d)} clips, features {tuple(d.features.shape)} {d.features.dtype}, "
+            f"source={d.source!r} synthetic={d.synthetic}"
+        )
     trainer = Trainer(settings, data, device, checkpoint_path=out_dir / "resume.pt", log=log)
     log(f"model {settings.decoder}: {trainer.n_params} parameters; encoder T={trainer.model_cfg.encoder_time}")
     log(f"device {env_info.get('device')}, threads {threads}")

@@ -39,8 +39,10 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def manual_hint(url: str = URL, sha256: str = SHA256) -> str:
-    return (f"Alternatively download {url} by hand (SHA-256 {sha256}), extract it, and set "
-            "data.ljspeech.source: path with data.ljspeech.path: /where/it/is/LJSpeech-1.1")
+    return (
+        f"Alternatively download {url} by hand (SHA-256 {sha256}), extract it, and set "
+        "data.ljspeech.source: path with data.ljspeech.path: /where/it/is/LJSpeech-1.1"
+    )
 
 
 class LJSpeechError(InputError, ValueError):
@@ -57,8 +59,7 @@ class Row:
 # ---------------------------------------------------------------------------- metadata
 
 
-def read_metadata(folder: str | os.PathLike, *, max_chars: int | None = None,
-                  ascii_only: bool = False) -> list[Row]:
+def read_metadata(folder: str | os.PathLike, *, max_chars: int | None = None, ascii_only: bool = False) -> list[Row]:
     """Parse and check ``folder/metadata.csv``; one-line errors name the file, line and problem.
 
     ``max_chars`` bounds the normalized transcript (the synthetic corpus keeps within the
@@ -67,8 +68,9 @@ def read_metadata(folder: str | os.PathLike, *, max_chars: int | None = None,
     """
     path = Path(folder) / "metadata.csv"
     if not Path(folder).is_dir():
-        raise LJSpeechError(f"{folder}: no such folder (expected an LJ-Speech-format folder with "
-                            "metadata.csv and wavs/)")
+        raise LJSpeechError(
+            f"{folder}: no such folder (expected an LJ-Speech-format folder with metadata.csv and wavs/)"
+        )
     if not path.is_file():
         raise LJSpeechError(f"{path}: missing (expected metadata.csv with rows id|text|normalized text)")
     raw = path.read_bytes()
@@ -86,20 +88,24 @@ def read_metadata(folder: str | os.PathLike, *, max_chars: int | None = None,
         text = text.removesuffix("\r")
         fields = text.split("|")
         if len(fields) != 3:
-            raise LJSpeechError(f"{where}: expected 3 '|'-separated fields (id|text|normalized text), "
-                                f"got {len(fields)}: {text[:60]!r}")
+            raise LJSpeechError(
+                f"{where}: expected 3 '|'-separated fields (id|text|normalized text), got {len(fields)}: {text[:60]!r}"
+            )
         clip_id, raw_text, normalized = fields
         if not ID_PATTERN.match(clip_id):
-            raise LJSpeechError(f"{where}: clip id {clip_id!r} is not a plain file name "
-                                "(letters, digits, '-', '_', '.')")
+            raise LJSpeechError(
+                f"{where}: clip id {clip_id!r} is not a plain file name (letters, digits, '-', '_', '.')"
+            )
         if clip_id in seen:
             raise LJSpeechError(f"{where}: clip id {clip_id} repeats line {seen[clip_id]}")
         seen[clip_id] = number
         if not normalized.strip():
             raise LJSpeechError(f"{where}: empty normalized transcript for {clip_id}")
         if max_chars is not None and len(normalized) > max_chars:
-            raise LJSpeechError(f"{where}: normalized transcript of {clip_id} has {len(normalized)} "
-                                f"characters, more than the {max_chars} allowed")
+            raise LJSpeechError(
+                f"{where}: normalized transcript of {clip_id} has {len(normalized)} "
+                f"characters, more than the {max_chars} allowed"
+            )
         if ascii_only and not normalized.isascii():
             bad = next(c for c in normalized if not c.isascii())
             raise LJSpeechError(f"{where}: non-ASCII character {bad!r} in the transcript of {clip_id}")
@@ -156,12 +162,16 @@ def wav_info(path: Path, sample_rate: int = SAMPLE_RATE, min_samples: int = MIN_
     if n == 0:
         raise LJSpeechError(f"{path}: no audio samples")
     if not complete:
-        raise LJSpeechError(f"{path}: truncated: the header declares {n:,} samples, the file holds {present:,} "
-                            "(copy or extract the wav again)")
+        raise LJSpeechError(
+            f"{path}: truncated: the header declares {n:,} samples, the file holds {present:,} "
+            "(copy or extract the wav again)"
+        )
     if n < min_samples:
-        raise LJSpeechError(f"{path}: {n} samples ({1000 * n / rate:.1f} ms) is too short for the features, "
-                            f"which need at least {min_samples} (remove the clip's row from metadata.csv or "
-                            "replace the wav)")
+        raise LJSpeechError(
+            f"{path}: {n} samples ({1000 * n / rate:.1f} ms) is too short for the features, "
+            f"which need at least {min_samples} (remove the clip's row from metadata.csv or "
+            "replace the wav)"
+        )
     return n
 
 
@@ -172,13 +182,14 @@ def read_wav(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndar
     with wave.open(str(path), "rb") as w:
         data = w.readframes(n)
     if len(data) != 2 * n:  # changed since it was checked
-        raise LJSpeechError(f"{path}: truncated: the header declares {n:,} samples, the file holds "
-                            f"{len(data) // 2:,} (copy or extract the wav again)")
+        raise LJSpeechError(
+            f"{path}: truncated: the header declares {n:,} samples, the file holds "
+            f"{len(data) // 2:,} (copy or extract the wav again)"
+        )
     return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
 
 
-def check_wavs(folder: str | os.PathLike, rows: list[Row], sample_rate: int = SAMPLE_RATE,
-               log=None) -> np.ndarray:
+def check_wavs(folder: str | os.PathLike, rows: list[Row], sample_rate: int = SAMPLE_RATE, log=None) -> np.ndarray:
     """Check that every listed wav exists with the right format; return their sample counts."""
     counts = np.empty(len(rows), dtype=np.int64)
     for i, row in enumerate(rows):
@@ -188,15 +199,23 @@ def check_wavs(folder: str | os.PathLike, rows: list[Row], sample_rate: int = SA
     return counts
 
 
-def validate_folder(folder: str | os.PathLike, *, expected_rows: int | None = None,
-                    max_chars: int | None = None, ascii_only: bool = False,
-                    sample_rate: int = SAMPLE_RATE, log=None) -> tuple[list[Row], np.ndarray]:
+def validate_folder(
+    folder: str | os.PathLike,
+    *,
+    expected_rows: int | None = None,
+    max_chars: int | None = None,
+    ascii_only: bool = False,
+    sample_rate: int = SAMPLE_RATE,
+    log=None,
+) -> tuple[list[Row], np.ndarray]:
     """Metadata and every wav header of an LJ-Speech-format folder; returns (rows, sample counts)."""
     rows = read_metadata(folder, max_chars=max_chars, ascii_only=ascii_only)
     if expected_rows is not None and len(rows) != expected_rows:
-        raise LJSpeechError(f"{Path(folder) / 'metadata.csv'}: expected {expected_rows:,} rows "
-                            f"(LJSpeech-1.1 has {N_ROWS:,}), found {len(rows):,}; to run on a subset, "
-                            "set data.ljspeech.expected_rows: null (its numbers are not comparable)")
+        raise LJSpeechError(
+            f"{Path(folder) / 'metadata.csv'}: expected {expected_rows:,} rows "
+            f"(LJSpeech-1.1 has {N_ROWS:,}), found {len(rows):,}; to run on a subset, "
+            "set data.ljspeech.expected_rows: null (its numbers are not comparable)"
+        )
     return rows, check_wavs(folder, rows, sample_rate, log)
 
 
@@ -221,17 +240,22 @@ def split_bounds(n_rows: int) -> dict[str, tuple[int, int]]:
 # ---------------------------------------------------------------------------- download
 
 
-def download(url: str, downloads: str | os.PathLike, *, sha256: str = SHA256, size: int | None = SIZE,
-             log=print, timeout: float = 60.0) -> Path:
+def download(
+    url: str,
+    downloads: str | os.PathLike,
+    *,
+    sha256: str = SHA256,
+    size: int | None = SIZE,
+    log=print,
+    timeout: float = 60.0,
+) -> Path:
     """Fetch the archive into ``downloads`` (resumable, size- and SHA-256-verified); return its path."""
     downloads = Path(downloads)
     dest = downloads / Path(url.split("?", 1)[0]).name
-    return dl.fetch(url, dest, size=size, sha256=sha256, manual_hint=manual_hint(url, sha256),
-                    log=log, timeout=timeout)
+    return dl.fetch(url, dest, size=size, sha256=sha256, manual_hint=manual_hint(url, sha256), log=log, timeout=timeout)
 
 
-def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike, folder_name: str = FOLDER_NAME,
-            log=print) -> Path:
+def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike, folder_name: str = FOLDER_NAME, log=print) -> Path:
     """Extract ``archive`` (tar, any compression) so that ``dest_dir/folder_name`` appears whole.
 
     Members go to a temporary folder beside the target with tarfile's ``data`` filter (no
@@ -254,8 +278,9 @@ def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike, folder_name
             raise LJSpeechError(f"{archive}: cannot be extracted ({detail})") from None
         inner = tmp / folder_name
         if not (inner / "metadata.csv").is_file():
-            raise LJSpeechError(f"{archive}: expected a top-level folder {folder_name}/ with metadata.csv "
-                                "and wavs/ inside the archive")
+            raise LJSpeechError(
+                f"{archive}: expected a top-level folder {folder_name}/ with metadata.csv and wavs/ inside the archive"
+            )
         if target.exists():
             shutil.rmtree(target)
         os.replace(inner, target)
@@ -265,5 +290,3 @@ def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike, folder_name
 
 
 # ---------------------------------------------------------------------------- the data rule
-
-

@@ -13,7 +13,7 @@ about 1 pair in 4), and its means are ``sum(v) / len(v)``: a left-to-right float
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 from rapidfuzz.distance import OSA
 

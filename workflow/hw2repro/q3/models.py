@@ -198,12 +198,9 @@ class AudioEncoderTransformer(torch.nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self._embed = SpeechEmbedding(cfg.n_mels, cfg.hidden_dim)
-        self.register_buffer(
-            "_pos_embed", sinusoids(cfg.encoder_time, cfg.hidden_dim, cfg.max_timescale)
-        )
+        self.register_buffer("_pos_embed", sinusoids(cfg.encoder_time, cfg.hidden_dim, cfg.max_timescale))
         self._att_blocks = torch.nn.ModuleList(
-            ResidualAttentionBlock(cfg.hidden_dim, cfg.n_heads, cfg.feed_forward_dim)
-            for _ in range(cfg.encoder_layers)
+            ResidualAttentionBlock(cfg.hidden_dim, cfg.n_heads, cfg.feed_forward_dim) for _ in range(cfg.encoder_layers)
         )
         self._out_norm = torch.nn.LayerNorm(cfg.hidden_dim)
 

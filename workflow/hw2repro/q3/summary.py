@@ -91,8 +91,14 @@ def results_table(summary: pd.DataFrame, published: pd.DataFrame) -> pd.DataFram
                     row[f"{k}_sd"] = values.std(ddof=1) if n > 1 else np.nan
                 rows.append(row)
         for _, pub in published[published["decoder"] == decoder].iterrows():
-            rows.append({"decoder": decoder, "source": pub["source"],
-                         **{k: pub[k] for k in SCORES}, **{f"{k}_sd": np.nan for k in SCORES}})
+            rows.append(
+                {
+                    "decoder": decoder,
+                    "source": pub["source"],
+                    **{k: pub[k] for k in SCORES},
+                    **{f"{k}_sd": np.nan for k in SCORES},
+                }
+            )
     columns = ["decoder", "source", *SCORES, *(f"{k}_sd" for k in SCORES)]
     return pd.DataFrame(rows, columns=columns)
 
@@ -111,8 +117,15 @@ def q3_stats(summary: pd.DataFrame) -> pd.DataFrame:
             for score in Q3_SCORES:
                 column = f"{prefix}{score}"
                 values = group[column] if column in group else []
-                rows.append({"decoder": decoder, "kind": kind, "score": score, **describe(values),
-                             "seeds": " ".join(str(s) for s in sorted(group["seed"]))})
+                rows.append(
+                    {
+                        "decoder": decoder,
+                        "kind": kind,
+                        "score": score,
+                        **describe(values),
+                        "seeds": " ".join(str(s) for s in sorted(group["seed"])),
+                    }
+                )
     cols = ["decoder", "kind", "score", "n", "mean", "sd", "ci95_low", "ci95_high", "min", "max", "seeds"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -137,10 +150,24 @@ def q3_comparison(summary: pd.DataFrame, epochs: pd.DataFrame, refs: dict, compa
     def add(split, decoder, score, source, value, values, our_epoch=None):
         stats = describe(values)
         sigma, words = position(float(value), stats, comparable)
-        rows.append({"split": split, "decoder": decoder, "score": score, "source": source, "published": float(value),
-                     "our_epoch": our_epoch, "ours_n": stats["n"], "ours_mean": stats["mean"], "ours_sd": stats["sd"],
-                     "ours_ci95_low": stats["ci95_low"], "ours_ci95_high": stats["ci95_high"], "sigma": sigma,
-                     "position": words, "comparable": comparable and stats["n"] > 0})
+        rows.append(
+            {
+                "split": split,
+                "decoder": decoder,
+                "score": score,
+                "source": source,
+                "published": float(value),
+                "our_epoch": our_epoch,
+                "ours_n": stats["n"],
+                "ours_mean": stats["mean"],
+                "ours_sd": stats["sd"],
+                "ours_ci95_low": stats["ci95_low"],
+                "ours_ci95_high": stats["ci95_high"],
+                "sigma": sigma,
+                "position": words,
+                "comparable": comparable and stats["n"] > 0,
+            }
+        )
 
     for pub in refs.get("q3_test", []):
         decoder = pub["decoder"]
@@ -163,8 +190,22 @@ def q3_comparison(summary: pd.DataFrame, epochs: pd.DataFrame, refs: dict, compa
         column = "train_loss_last_logged" if "train_loss_last_logged" in epochs else "train_loss"
         values, ep = _last_epoch_values(epochs, decoder, 15, column)
         add("training (last logged), epoch 15", decoder, "loss", "published (epoch 15)", value, values, ep)
-    cols = ["split", "decoder", "score", "source", "published", "our_epoch", "ours_n", "ours_mean", "ours_sd",
-            "ours_ci95_low", "ours_ci95_high", "sigma", "position", "comparable"]
+    cols = [
+        "split",
+        "decoder",
+        "score",
+        "source",
+        "published",
+        "our_epoch",
+        "ours_n",
+        "ours_mean",
+        "ours_sd",
+        "ours_ci95_low",
+        "ours_ci95_high",
+        "sigma",
+        "position",
+        "comparable",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -214,12 +255,33 @@ def transcription_samples(runs: list[dict], n_random: int = 3, seed: int = 0) ->
         picks += [("random", int(i)) for i in sorted(rng.choice(rest, size=min(n_random, len(rest)), replace=False))]
         for kind, i in picks:
             dl, blind, c = scored[i]
-            rows.append({"decoder": run["decoder"], "seed": int(run["seed"]), "kind": kind, "id": c.get("id", ""),
-                         "target": strip_markers(c["target"]), "prediction": strip_markers(c["pred"]),
-                         "audio_blind": strip_markers(c["blind"]) if "blind" in c else "",
-                         "damerau_levenshtein": dl, "audio_blind_damerau_levenshtein": blind})
-    return pd.DataFrame(rows, columns=["decoder", "seed", "kind", "id", "target", "prediction", "audio_blind",
-                                       "damerau_levenshtein", "audio_blind_damerau_levenshtein"])
+            rows.append(
+                {
+                    "decoder": run["decoder"],
+                    "seed": int(run["seed"]),
+                    "kind": kind,
+                    "id": c.get("id", ""),
+                    "target": strip_markers(c["target"]),
+                    "prediction": strip_markers(c["pred"]),
+                    "audio_blind": strip_markers(c["blind"]) if "blind" in c else "",
+                    "damerau_levenshtein": dl,
+                    "audio_blind_damerau_levenshtein": blind,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "decoder",
+            "seed",
+            "kind",
+            "id",
+            "target",
+            "prediction",
+            "audio_blind",
+            "damerau_levenshtein",
+            "audio_blind_damerau_levenshtein",
+        ],
+    )
 
 
 def strip_markers(shown: str) -> str:

@@ -8,7 +8,7 @@ semicolons, non-ASCII letters): they become ``#``, as in the homework.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 import torch
@@ -30,6 +31,7 @@ from . import metrics as M
 from .dataset import PairDataset, SplitData, to_device
 from .evaluate import comparison_text, evaluate, test_with_baseline
 from .models import ModelConfig, SpeechToText, build_model, parameter_breakdown
+
 
 class NonFiniteLoss(InputError, FloatingPointError):
     """Training produced a NaN or infinite loss; the message names the epoch and batch."""
@@ -59,7 +61,7 @@ class TrainSettings:
     test_clips: Optional[int] = None
 
     @classmethod
-    def from_config(cls, q3: dict, decoder: str, seed: int) -> "TrainSettings":
+    def from_config(cls, q3: dict, decoder: str, seed: int) -> TrainSettings:
         """The run's settings from ``config["q3"]`` (keys that do not change a run's numbers, e.g.
         threads, are not there); every field must be given: config.yaml is where defaults live."""
         own = {f.name for f in fields(cls)} - {"model", "seed"}
@@ -105,8 +107,14 @@ def teacher_forced_loss(model: SpeechToText, audio, text, label_smoothing: float
 # --- the trainer --------------------------------------------------------------------------------
 
 METRIC_COLUMNS = [
-    "epoch", "train_loss", "val_loss", "val_jaccard", "val_cosine", "val_damerau_levenshtein",
-    "lr", "train_loss_last_logged",
+    "epoch",
+    "train_loss",
+    "val_loss",
+    "val_jaccard",
+    "val_cosine",
+    "val_damerau_levenshtein",
+    "lr",
+    "train_loss_last_logged",
 ]
 
 
@@ -174,16 +182,20 @@ class Trainer:
             self.optimizer.step()
             losses.append(loss.item())
             if not math.isfinite(losses[-1]):  # every later step would be NaN too: stop, say where
-                raise NonFiniteLoss(f"epoch {epoch}, batch {step + 1}: training loss is {losses[-1]} "
-                                    "(damaged features? rebuild them with --forcerun q3_features; "
-                                    "else lower q3.lr)")
+                raise NonFiniteLoss(
+                    f"epoch {epoch}, batch {step + 1}: training loss is {losses[-1]} "
+                    "(damaged features? rebuild them with --forcerun q3_features; "
+                    "else lower q3.lr)"
+                )
             if step % every == every - 1:
                 last_logged = float(np.mean(losses[-every:]))
                 elapsed = time.perf_counter() - tic
                 eta = elapsed / (step + 1) * (steps - step - 1)
-                self.log(f"[{epoch}/{self.s.epochs}, {step + 1:4d}/{steps}] loss: {last_logged:.3f}  "
-                         f"({elapsed:.1f} s, epoch ETA {eta:.1f} s, "
-                         f"{min(len(loader.dataset), (step + 1) * batch) / elapsed:.1f} samples/s)")
+                self.log(
+                    f"[{epoch}/{self.s.epochs}, {step + 1:4d}/{steps}] loss: {last_logged:.3f}  "
+                    f"({elapsed:.1f} s, epoch ETA {eta:.1f} s, "
+                    f"{min(len(loader.dataset), (step + 1) * batch) / elapsed:.1f} samples/s)"
+                )
         self.last_train = (len(loader.dataset), time.perf_counter() - tic)  # for the epoch's log line
         return {"train_loss": float(np.mean(losses)), "train_loss_last_logged": last_logged}
 
@@ -224,8 +236,11 @@ class Trainer:
             self.history["epoch_seconds"].append(seconds)
             if self.checkpoint is not None:
                 self.checkpoint.save(
-                    epoch, self.history,
-                    model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
+                    epoch,
+                    self.history,
+                    model=self.model,
+                    optimizer=self.optimizer,
+                    scheduler=self.scheduler,
                 )
             self.log(
                 f"epoch {epoch}/{self.s.epochs}  lr {lr:.3g}  train_loss {row['train_loss']:.4f}  "

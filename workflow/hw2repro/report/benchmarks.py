@@ -17,8 +17,13 @@ def read_benchmark(path) -> dict:
     def col(name):
         return float(num[name].mean()) if name in num and num[name].notna().any() else np.nan
 
-    return {"wall_s": col("s"), "cpu_s": col("cpu_time"), "max_rss_mb": col("max_rss"), "mean_load": col("mean_load"),
-            "repeats": len(frame)}
+    return {
+        "wall_s": col("s"),
+        "cpu_s": col("cpu_time"),
+        "max_rss_mb": col("max_rss"),
+        "mean_load": col("mean_load"),
+        "repeats": len(frame),
+    }
 
 
 def benchmarks_table(paths) -> pd.DataFrame:
@@ -28,7 +33,7 @@ def benchmarks_table(paths) -> pd.DataFrame:
     for path in paths:
         p = Path(path)
         parts = p.with_suffix("").parts
-        below = parts[len(parts) - parts[::-1].index("benchmarks"):] if "benchmarks" in parts else parts[-2:]
+        below = parts[len(parts) - parts[::-1].index("benchmarks") :] if "benchmarks" in parts else parts[-2:]
         question = below[0] if len(below) > 1 else ""
         rows.append({"question": question, "job": "/".join(below), **read_benchmark(p), "path": str(p)})
     cols = ["question", "job", "wall_s", "cpu_s", "max_rss_mb", "mean_load", "repeats", "path"]
@@ -37,9 +42,15 @@ def benchmarks_table(paths) -> pd.DataFrame:
 
 def benchmarks_totals(bench: pd.DataFrame) -> pd.DataFrame:
     """Per question and overall: jobs, summed wall time and CPU time, the largest peak memory."""
+
     def agg(frame, name):
-        return {"question": name, "jobs": len(frame), "wall_s": frame["wall_s"].sum(min_count=1),
-                "cpu_s": frame["cpu_s"].sum(min_count=1), "max_rss_mb": frame["max_rss_mb"].max()}
+        return {
+            "question": name,
+            "jobs": len(frame),
+            "wall_s": frame["wall_s"].sum(min_count=1),
+            "cpu_s": frame["cpu_s"].sum(min_count=1),
+            "max_rss_mb": frame["max_rss_mb"].max(),
+        }
 
     rows = [agg(group, q) for q, group in bench.groupby("question", sort=True)]
     rows.append(agg(bench, "all"))

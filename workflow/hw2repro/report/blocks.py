@@ -39,15 +39,32 @@ FIGURE_TITLES = {
     "published_spread": "This pipeline against the published groups' spread",
 }
 # Multi-panel figures drawn across the whole page width (a third of a card would be illegible).
-WIDE_FIGURES = {"q1_scaling", "q1_error_vs_scale", "val_similarities", "loss_train_val", "lr_overlay_max",
-                "lr_overlay_none", "per_class_accuracy", "confusion_matrix", "published_spread"}
+WIDE_FIGURES = {
+    "q1_scaling",
+    "q1_error_vs_scale",
+    "val_similarities",
+    "loss_train_val",
+    "lr_overlay_max",
+    "lr_overlay_none",
+    "per_class_accuracy",
+    "confusion_matrix",
+    "published_spread",
+}
 CAPTIONS = {
-    "q1_scaling": "q1_scaling", "q1_error_vs_scale": "q1_error_vs_scale", "q1_feature_dim": "q1_feature_dim",
-    "test_accuracy_overview": "q2_overview", "training-loss": "q2_training_loss",
-    "validation-accuracy": "q2_validation_accuracy", "loss_train_val": "q3_loss",
-    "val_similarities": "q3_similarities", "test_table": "q3_test_table",
-    "lr_overlay_max": "q2_lr_overlay", "lr_overlay_none": "q2_lr_overlay", "per_class_accuracy": "q2_per_class",
-    "confusion_matrix": "q2_confusion", "published_spread": "q2_published_spread",
+    "q1_scaling": "q1_scaling",
+    "q1_error_vs_scale": "q1_error_vs_scale",
+    "q1_feature_dim": "q1_feature_dim",
+    "test_accuracy_overview": "q2_overview",
+    "training-loss": "q2_training_loss",
+    "validation-accuracy": "q2_validation_accuracy",
+    "loss_train_val": "q3_loss",
+    "val_similarities": "q3_similarities",
+    "test_table": "q3_test_table",
+    "lr_overlay_max": "q2_lr_overlay",
+    "lr_overlay_none": "q2_lr_overlay",
+    "per_class_accuracy": "q2_per_class",
+    "confusion_matrix": "q2_confusion",
+    "published_spread": "q2_published_spread",
 }
 
 
@@ -65,8 +82,9 @@ class Table:
         if not self.row_classes:
             self.row_classes = [""] * len(self.rows)
         if not self.numeric:
-            self.numeric = [all(_looks_numeric(r[i]) for r in self.rows) if self.rows else False
-                            for i in range(len(self.columns))]
+            self.numeric = [
+                all(_looks_numeric(r[i]) for r in self.rows) if self.rows else False for i in range(len(self.columns))
+            ]
 
 
 @dataclass
@@ -92,7 +110,7 @@ def num(x, digits: int = 4) -> str:
     if isinstance(x, (int, np.integer)):
         return f"{int(x):,}"
     x = float(x)
-    if x != 0 and (abs(x) < 10 ** -digits or abs(x) >= 1e6):
+    if x != 0 and (abs(x) < 10**-digits or abs(x) >= 1e6):
         return f"{x:.2e}"
     return f"{x:.{digits}f}"
 
@@ -106,7 +124,6 @@ def published_num(x) -> str:
 
 def lr_text(lr) -> str:
     return format(float(lr), "g")
-
 
 
 def text(s: str) -> dict:
@@ -146,10 +163,20 @@ def kv_rows(pairs) -> list[list[str]]:
 
 
 def not_run_section(key: str) -> dict:
-    return {"key": key, "title": QUESTION_TITLES[key], "ran": False, "synthetic": None, "blocks": [
-        {"type": "warning", "text": f"{key.upper()} was not run: its rules are not part of this workflow run "
-                                    "(switched off in the Snakefile or config), so there is nothing to report."}],
-        "headline": "not run"}
+    return {
+        "key": key,
+        "title": QUESTION_TITLES[key],
+        "ran": False,
+        "synthetic": None,
+        "blocks": [
+            {
+                "type": "warning",
+                "text": f"{key.upper()} was not run: its rules are not part of this workflow run "
+                "(switched off in the Snakefile or config), so there is nothing to report.",
+            }
+        ],
+        "headline": "not run",
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,8 +187,13 @@ def not_run_section(key: str) -> dict:
 def figure(path: str, kind: str, caption_files: dict, title: str | None = None, with_caption: bool = True) -> Figure:
     caption = load_caption(caption_files, CAPTIONS.get(kind, kind)) if with_caption else ""
     stem = Path(path).stem
-    return Figure(id=re.sub(r"[^A-Za-z0-9_-]", "-", stem), title=title or FIGURE_TITLES.get(stem, stem),
-                  caption=caption, path=str(path), wide=stem in WIDE_FIGURES)
+    return Figure(
+        id=re.sub(r"[^A-Za-z0-9_-]", "-", stem),
+        title=title or FIGURE_TITLES.get(stem, stem),
+        caption=caption,
+        path=str(path),
+        wide=stem in WIDE_FIGURES,
+    )
 
 
 def embed(fig: Figure, md_dir: Path) -> Figure:
@@ -171,7 +203,6 @@ def embed(fig: Figure, md_dir: Path) -> Figure:
     fig.data_uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
     fig.md_path = os.path.relpath(Path(fig.path).resolve(), md_dir.resolve())
     return fig
-
 
 
 def kv_table(items: dict | list, section: str | None = None) -> pd.DataFrame:

@@ -37,10 +37,26 @@ from .q3 import q3_section
 # (4/3 larger): the page without figures must stay under 1.5 MiB.
 FIGURELESS_MAX_BYTES = 3 * 2**20 // 2
 # The tidy tables a collector may return (the rest of its dict is for the section's layout).
-TIDY_TABLES = {"q1_verification", "q1_observations", "q1_complexity", "q1_crossover", "q2_config_stats",
-               "q2_comparison", "q2_published_spread", "q2_pooling", "q2_best_lr", "q2_params", "q2_flat_runs",
-               "q2_per_class", "q3_stats", "q3_comparison", "q3_samples",
-               "benchmarks", "benchmark_totals", "provenance"}
+TIDY_TABLES = {
+    "q1_verification",
+    "q1_observations",
+    "q1_complexity",
+    "q1_crossover",
+    "q2_config_stats",
+    "q2_comparison",
+    "q2_published_spread",
+    "q2_pooling",
+    "q2_best_lr",
+    "q2_params",
+    "q2_flat_runs",
+    "q2_per_class",
+    "q3_stats",
+    "q3_comparison",
+    "q3_samples",
+    "benchmarks",
+    "benchmark_totals",
+    "provenance",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -51,11 +67,13 @@ TIDY_TABLES = {"q1_verification", "q1_observations", "q1_complexity", "q1_crosso
 def collect_q1(inp: dict) -> dict:
     tables = {Path(p).stem: p for p in inp["q1_tables"]}
     verification = pd.read_csv(tables["verification"])
-    return {"q1_verification": q1s.q1_verification_summary(verification),
-            "q1_observations": q1s.q1_observations(verification),
-            "q1_complexity": q1s.q1_complexity(pd.read_csv(tables["complexity"])),
-            "q1_crossover": pd.read_csv(tables["crossover"]),
-            "env": read_json(inp["q1_environment"][0]) if inp["q1_environment"] else {}}
+    return {
+        "q1_verification": q1s.q1_verification_summary(verification),
+        "q1_observations": q1s.q1_observations(verification),
+        "q1_complexity": q1s.q1_complexity(pd.read_csv(tables["complexity"])),
+        "q1_crossover": pd.read_csv(tables["crossover"]),
+        "env": read_json(inp["q1_environment"][0]) if inp["q1_environment"] else {},
+    }
 
 
 def collect_q2(inp: dict, refs: dict) -> dict:
@@ -69,16 +87,22 @@ def collect_q2(inp: dict, refs: dict) -> dict:
     epochs = pd.read_csv(tables["epochs"]) if "epochs" in tables else pd.DataFrame(columns=["pooling", "lr", "seed"])
     val_counts = meta.get("splits", {}).get("val", {}).get("class_counts")
     per_class = pd.read_csv(tables["per_class"]) if "per_class" in tables else None
-    return {"runs": runs, "meta": meta, "synthetic": synthetic, "comparable": comparable,
-            "q2_published_spread": q2s.q2_published_spread(runs, published, comparable),
-            "q2_flat_runs": q2s.flat_runs(epochs, val_counts),
-            "q2_per_class": q2s.q2_per_class_at_best(per_class, best) if per_class is not None else None,
-            "results": [read_json(p) for p in inp["q2_results"]], "published_n_params": refs.get("q2_n_params"),
-            "q2_config_stats": q2s.q2_config_stats(runs),
-            "q2_comparison": q2s.q2_comparison(runs, published, comparable),
-            "q2_pooling": q2s.q2_pooling_effect(runs, published, comparable),
-            "q2_best_lr": q2s.q2_best_lr(runs, best, published, comparable),
-            "q2_params": q2s.q2_params(runs, refs.get("q2_n_params"))}
+    return {
+        "runs": runs,
+        "meta": meta,
+        "synthetic": synthetic,
+        "comparable": comparable,
+        "q2_published_spread": q2s.q2_published_spread(runs, published, comparable),
+        "q2_flat_runs": q2s.flat_runs(epochs, val_counts),
+        "q2_per_class": q2s.q2_per_class_at_best(per_class, best) if per_class is not None else None,
+        "results": [read_json(p) for p in inp["q2_results"]],
+        "published_n_params": refs.get("q2_n_params"),
+        "q2_config_stats": q2s.q2_config_stats(runs),
+        "q2_comparison": q2s.q2_comparison(runs, published, comparable),
+        "q2_pooling": q2s.q2_pooling_effect(runs, published, comparable),
+        "q2_best_lr": q2s.q2_best_lr(runs, best, published, comparable),
+        "q2_params": q2s.q2_params(runs, refs.get("q2_n_params")),
+    }
 
 
 def collect_q3(inp: dict, refs: dict, settings: dict) -> dict:
@@ -88,11 +112,18 @@ def collect_q3(inp: dict, refs: dict, settings: dict) -> dict:
     meta = next((read_json(p) for p in inp["data_meta"] if Path(p).name == "ljspeech.json"), {})
     synthetic = bool(meta.get("synthetic", summary["synthetic"].all() if "synthetic" in summary else True))
     comparable = bool(meta.get("comparable", False))  # the data rule's flag: the canonical data only
-    return {"summary": summary, "epochs": epochs, "meta": meta, "synthetic": synthetic, "comparable": comparable,
-            "q3_stats": q3s.q3_stats(summary), "q3_comparison": q3s.q3_comparison(summary, epochs, refs, comparable),
-            "q3_samples": q3s.transcription_samples(
-                [{**run, "path": path} for run, path in zip(settings.get("q3_runs", []),
-                                                            inp.get("q3_predictions", []))])}
+    return {
+        "summary": summary,
+        "epochs": epochs,
+        "meta": meta,
+        "synthetic": synthetic,
+        "comparable": comparable,
+        "q3_stats": q3s.q3_stats(summary),
+        "q3_comparison": q3s.q3_comparison(summary, epochs, refs, comparable),
+        "q3_samples": q3s.transcription_samples(
+            [{**run, "path": path} for run, path in zip(settings.get("q3_runs", []), inp.get("q3_predictions", []))]
+        ),
+    }
 
 
 def collect_provenance(inp: dict, settings: dict) -> dict:
@@ -112,23 +143,32 @@ def collect_provenance(inp: dict, settings: dict) -> dict:
         envs.append(("q3", read_json(p).get("env", {})))
     job_envs = benchmarks.job_environments(envs)
 
-    dirty = {True: "yes (uncommitted changes: %s files)" % git.get("changed_files"), False: "no",
-             None: "–"}[git.get("dirty")]
-    threads = [(f"{q} threads per job (config)", config.get(q, {}).get("threads")) for q in ("q1", "q2", "q3")
-               if q in config]
+    dirty = {True: f"yes (uncommitted changes: {git.get('changed_files')} files)", False: "no", None: "–"}[
+        git.get("dirty")
+    ]
+    threads = [
+        (f"{q} threads per job (config)", config.get(q, {}).get("threads")) for q in ("q1", "q2", "q3") if q in config
+    ]
     prov = [
-        ("git commit", git["commit"]), ("working tree dirty", dirty),
+        ("git commit", git["commit"]),
+        ("working tree dirty", dirty),
         ("config SHA-256 (resolved config, canonical JSON)", config_sha256(config)),
     ]
     for f in settings.get("configfiles", []):
         prov.append((f"config file {f}", f"sha256 {file_digest(f, 'sha256')}" if Path(f).is_file() else "not found"))
-    prov += [("report built (UTC)", _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))]
+    prov += [("report built (UTC)", _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S"))]
     prov += [(f"{k}", v) for k, v in versions.items()]
     prov += [(k.replace("_", " "), v) for k, v in hardware.items()]
     prov += threads
 
-    return {"git": git, "benchmarks": bench, "benchmark_totals": totals, "job_envs": job_envs, "prov": prov,
-            "provenance": kv_table(prov)}
+    return {
+        "git": git,
+        "benchmarks": bench,
+        "benchmark_totals": totals,
+        "job_envs": job_envs,
+        "prov": prov,
+        "provenance": kv_table(prov),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,11 +185,16 @@ def build(inp: dict, out: dict, settings: dict, log=print) -> dict:
     questions = settings.get("questions", {})
     tidy: dict[str, pd.DataFrame] = {}
     sections = []
-    builders = {"q1": lambda data: q1_section(data, inp["q1_figures"], caption_files),
-                "q2": lambda data: q2_section(data, inp["q2_figures"], caption_files, settings),
-                "q3": lambda data: q3_section(data, inp["q3_figures"], caption_files, settings)}
-    collectors = {"q1": lambda: collect_q1(inp), "q2": lambda: collect_q2(inp, refs),
-                  "q3": lambda: collect_q3(inp, refs, settings)}
+    builders = {
+        "q1": lambda data: q1_section(data, inp["q1_figures"], caption_files),
+        "q2": lambda data: q2_section(data, inp["q2_figures"], caption_files, settings),
+        "q3": lambda data: q3_section(data, inp["q3_figures"], caption_files, settings),
+    }
+    collectors = {
+        "q1": lambda: collect_q1(inp),
+        "q2": lambda: collect_q2(inp, refs),
+        "q3": lambda: collect_q3(inp, refs, settings),
+    }
     needed = {"q1": "q1_tables", "q2": "q2_tables", "q3": "q3_tables"}
     setups = []
     for key in ("q1", "q2", "q3"):
@@ -180,11 +225,15 @@ def build(inp: dict, out: dict, settings: dict, log=print) -> dict:
     not_canonical = [s for s in sections if s["synthetic"] is False and s.get("comparable") is False]
     banner = ""
     if synthetic or not_canonical:
-        banner = (("SYNTHETIC DATA: " if synthetic else "NOT THE CANONICAL DATA: ")
-                  + "; ".join(f"{s['key'].upper()} ran on {s.get('data_label') or 'synthetic data'}"
-                              for s in synthetic + not_canonical)
-                  + ". Every number from these questions is NOT comparable to the published results; "
-                    "they are listed beside them for orientation only.")
+        banner = (
+            ("SYNTHETIC DATA: " if synthetic else "NOT THE CANONICAL DATA: ")
+            + "; ".join(
+                f"{s['key'].upper()} ran on {s.get('data_label') or 'synthetic data'}"
+                for s in synthetic + not_canonical
+            )
+            + ". Every number from these questions is NOT comparable to the published results; "
+            "they are listed beside them for orientation only."
+        )
     n_figures = sum(len(b["items"]) for s in sections for b in s["blocks"] if b["type"] == "figures")
     context = {
         "title": TITLE,
@@ -192,7 +241,7 @@ def build(inp: dict, out: dict, settings: dict, log=print) -> dict:
         "sections": sections,
         "provenance": provenance,
         "n_figures": n_figures,
-        "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": provenance["headline"].split(";")[0],
         "config_sha256": config_sha256(settings["config"]),
     }
@@ -207,9 +256,14 @@ def build(inp: dict, out: dict, settings: dict, log=print) -> dict:
         write_csv(path, frame)
 
     template_dir = Path(inp["templates"][0]).parent
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir)), autoescape=jinja2.select_autoescape(
-        enabled_extensions=("html.j2",), default_for_string=False), undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["rst_html"] = rst_inline_to_html
     env.filters["rst_md"] = rst_inline_to_md
     env.filters["md_cell"] = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
@@ -218,8 +272,10 @@ def build(inp: dict, out: dict, settings: dict, log=print) -> dict:
     if out.get("figureless"):
         page = html.render(**context, embedded=False)
         if len(page.encode("utf-8")) > FIGURELESS_MAX_BYTES:
-            raise ValueError(f"{out['figureless']} would be {len(page.encode('utf-8')):,} bytes: over "
-                             f"{FIGURELESS_MAX_BYTES:,}, Snakemake's report could not show it in Chromium")
+            raise ValueError(
+                f"{out['figureless']} would be {len(page.encode('utf-8')):,} bytes: over "
+                f"{FIGURELESS_MAX_BYTES:,}, Snakemake's report could not show it in Chromium"
+            )
         write_text(out["figureless"], page)
     write_text(out["markdown"], env.get_template("report.md.j2").render(**context))
     log(f"wrote {out['html']} ({n_figures} figures embedded), {out['markdown']}, {len(out['tables'])} tables")
@@ -228,32 +284,93 @@ def build(inp: dict, out: dict, settings: dict, log=print) -> dict:
 
 def _empty_table_columns() -> dict:
     """Column names of each tidy table, for the header-only CSV of a question that did not run."""
-    empty_runs = pd.DataFrame(columns=["pooling", "lr", "seed", "final_train_loss", "final_val_acc", "test_acc",
-                                       "n_params"]).astype({"lr": float})
-    empty_pub = pd.DataFrame(columns=["source", "lr", "pooling", "train_loss", "val_acc", "test_acc"]).astype({"lr": float})
+    empty_runs = pd.DataFrame(
+        columns=["pooling", "lr", "seed", "final_train_loss", "final_val_acc", "test_acc", "n_params"]
+    ).astype({"lr": float})
+    empty_pub = pd.DataFrame(columns=["source", "lr", "pooling", "train_loss", "val_acc", "test_acc"]).astype(
+        {"lr": float}
+    )
     empty_q3 = pd.DataFrame(columns=["decoder", "seed"])
     return {
-        "q1_verification": ["check", "construction", "n", "passed", "all_passed", "max_error", "max_error_in_eps",
-                            "tolerance"],
+        "q1_verification": [
+            "check",
+            "construction",
+            "n",
+            "passed",
+            "all_passed",
+            "max_error",
+            "max_error_in_eps",
+            "tolerance",
+        ],
         "q1_observations": ["check", "construction", "D", "K", "value", "expected"],
         "q1_complexity": ["claim", "method", "D", "quantity", "claimed", "measured", "detail", "tolerance", "verdict"],
-        "q1_crossover": ["method", "D", "M", "crossover_L_grid", "crossover_L_interp", "max_L", "speedup_at_max_L",
-                         "memory_ratio_at_max_L"],
+        "q1_crossover": [
+            "method",
+            "D",
+            "M",
+            "crossover_L_grid",
+            "crossover_L_interp",
+            "max_L",
+            "speedup_at_max_L",
+            "memory_ratio_at_max_L",
+        ],
         "q2_config_stats": list(q2s.q2_config_stats(empty_runs).columns),
         "q2_comparison": list(q2s.q2_comparison(empty_runs, empty_pub.iloc[0:0], False).columns),
         "q2_published_spread": list(q2s.q2_published_spread(empty_runs, empty_pub, False).columns),
         "q2_flat_runs": list(q2s.flat_runs(pd.DataFrame(columns=["pooling", "lr", "seed", "val_acc"])).columns),
-        "q2_per_class": ["pooling", "lr", "class", "n_images", "accuracy_mean", "accuracy_ci95_low",
-                         "accuracy_ci95_high", "n_seeds", "never_right"],
-        "q3_samples": ["decoder", "seed", "kind", "id", "target", "prediction", "audio_blind",
-                       "damerau_levenshtein", "audio_blind_damerau_levenshtein"],
+        "q2_per_class": [
+            "pooling",
+            "lr",
+            "class",
+            "n_images",
+            "accuracy_mean",
+            "accuracy_ci95_low",
+            "accuracy_ci95_high",
+            "n_seeds",
+            "never_right",
+        ],
+        "q3_samples": [
+            "decoder",
+            "seed",
+            "kind",
+            "id",
+            "target",
+            "prediction",
+            "audio_blind",
+            "damerau_levenshtein",
+            "audio_blind_damerau_levenshtein",
+        ],
         "q2_pooling": list(q2s.q2_pooling_effect(empty_runs, empty_pub, False).columns),
-        "q2_best_lr": ["pooling", "best_lr", "val_acc_mean", "test_acc_mean", "seeds_picking_it", "n_seeds",
-                       "published_best_lrs", "published_n_sources", "agrees_with_published", "comparable"],
+        "q2_best_lr": [
+            "pooling",
+            "best_lr",
+            "val_acc_mean",
+            "test_acc_mean",
+            "seeds_picking_it",
+            "n_seeds",
+            "published_best_lrs",
+            "published_n_sources",
+            "agrees_with_published",
+            "comparable",
+        ],
         "q2_params": ["pooling", "n_params", "published", "matches"],
         "q3_stats": list(q3s.q3_stats(empty_q3).columns),
-        "q3_comparison": ["split", "decoder", "score", "source", "published", "our_epoch", "ours_n", "ours_mean",
-                          "ours_sd", "ours_ci95_low", "ours_ci95_high", "sigma", "position", "comparable"],
+        "q3_comparison": [
+            "split",
+            "decoder",
+            "score",
+            "source",
+            "published",
+            "our_epoch",
+            "ours_n",
+            "ours_mean",
+            "ours_sd",
+            "ours_ci95_low",
+            "ours_ci95_high",
+            "sigma",
+            "position",
+            "comparable",
+        ],
         "benchmarks": ["question", "job", "wall_s", "cpu_s", "max_rss_mb", "mean_load", "repeats", "path"],
         "benchmark_totals": ["question", "jobs", "wall_s", "cpu_s", "max_rss_mb"],
         "provenance": ["key", "value"],

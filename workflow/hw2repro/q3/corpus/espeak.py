@@ -34,8 +34,10 @@ class ESpeak:
         try:
             import espeakng_loader
         except ImportError:
-            raise CorpusError("the synthetic corpus needs the espeakng-loader wheel (pip install "
-                              "espeakng-loader), which ships the espeak-ng library and voices") from None
+            raise CorpusError(
+                "the synthetic corpus needs the espeakng-loader wheel (pip install "
+                "espeakng-loader), which ships the espeak-ng library and voices"
+            ) from None
         lib_path, data_path = espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
         with tempfile.TemporaryDirectory(prefix="espeak-ng-") as tmp:
             private = Path(tmp) / "libespeak-ng-private.so"
@@ -52,8 +54,16 @@ class ESpeak:
         lib.espeak_SetVoiceByName.restype = ctypes.c_int
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_SetParameter.restype = ctypes.c_int
-        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                     ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
         lib.espeak_Synth.restype = ctypes.c_int
         self._seed = getattr(lib, "espeak_ng_SetRandSeed", None)
         if self._seed is not None:
@@ -77,9 +87,11 @@ class ESpeak:
     def set_voice(self, name: str) -> None:
         if name != self._voice:
             if self.lib.espeak_SetVoiceByName(name.encode()) != 0:
-                raise CorpusError(f"data.ljspeech.synthetic.voices: eSpeak NG has no voice {name!r} in "
-                                  f"{self.data_path} (names that work: en, en-us, en+m3, en-us+f4; "
-                                  "'en-gb' does not)")
+                raise CorpusError(
+                    f"data.ljspeech.synthetic.voices: eSpeak NG has no voice {name!r} in "
+                    f"{self.data_path} (names that work: en, en-us, en+m3, en-us+f4; "
+                    "'en-gb' does not)"
+                )
             self._voice = name
 
     def synth(self, text: str, voice: str, rate: int, pitch: int, seed: int = 0) -> np.ndarray:

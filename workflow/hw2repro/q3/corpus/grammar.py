@@ -39,16 +39,25 @@ class CorpusError(InputError, ValueError):
 # Within a class the words are ordered so that the first few differ most in sound: a small
 # ``words_per_class`` keeps a class acoustically easy.
 
+
 def _same(*words: str) -> list[tuple[str, str]]:
     return [(w, w) for w in words]
 
 
 _ONES = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-_TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-          "eighteen", "nineteen"]
+_TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
 _TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_ORD = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-        "nine": "ninth", "twelve": "twelfth", "twenty": "twentieth", "thirty": "thirtieth"}
+_ORD = {
+    "one": "first",
+    "two": "second",
+    "three": "third",
+    "five": "fifth",
+    "eight": "eighth",
+    "nine": "ninth",
+    "twelve": "twelfth",
+    "twenty": "twentieth",
+    "thirty": "thirtieth",
+}
 
 
 def number_words(n: int) -> str:
@@ -76,29 +85,169 @@ def year_words(year: int) -> str:
     return f"{number_words(century)} {tail}"
 
 
-_MONTHS = ["January", "March", "June", "October", "August", "December", "April", "July", "September",
-           "November", "February", "May"]
+_MONTHS = [
+    "January",
+    "March",
+    "June",
+    "October",
+    "August",
+    "December",
+    "April",
+    "July",
+    "September",
+    "November",
+    "February",
+    "May",
+]
 _DAYS = [5, 22, 1, 13, 30, 8, 17, 2, 26, 11, 3, 19, 24, 7, 15, 28, 9, 31, 4, 20]
 _COUNTS = [3, 7, 12, 2, 40, 9, 16, 5, 20, 11, 6, 30, 4, 8, 50, 14]
 _YEARS = [1963, 1840, 1959, 1776, 1829, 1962, 1805, 1890, 1934, 1817, 1957, 1868, 1900, 1851]
 
 WORD_CLASSES: dict[str, list[tuple[str, str]]] = {
-    "name": _same("Oswald", "Ruby", "Kennedy", "Marina", "Tippit", "Connally", "Fritz", "Hosty",
-                  "Brennan", "Howard", "Wakefield", "Curry", "Thistlewood", "Fauntleroy", "Palmer", "Greenacre"),
-    "verb_t": _same("bought", "carried", "found", "signed", "opened", "hid", "mailed", "cleaned",
-                    "took", "lost", "showed", "read", "sold", "kept", "burned", "wrote"),
-    "verb_i": _same("escaped", "waited", "returned", "spoke", "fled", "arrived", "testified", "slept",
-                    "laughed", "died", "resigned", "prayed", "lied", "fainted", "stayed", "objected"),
-    "noun": _same("rifle", "letter", "window", "jacket", "pistol", "ticket", "camera", "bullet",
-                  "package", "map", "coat", "key", "door", "wallet", "paper", "cell"),
-    "noun_pl": _same("shots", "letters", "prisoners", "witnesses", "guards", "cells", "bullets",
-                     "coins", "pages", "keys", "men", "doors", "books", "cartridges", "photographs", "debtors"),
-    "participle": _same("fired", "found", "heard", "taken", "sent", "shown", "lost", "kept",
-                        "seen", "hanged", "released", "searched", "counted", "sold", "burned", "tested"),
-    "adjective": _same("empty", "open", "loaded", "broken", "locked", "wet", "small", "old",
-                       "new", "heavy", "dark", "cold", "clean", "full", "quiet", "closed"),
-    "place": _same("Dallas", "Newgate", "London", "Mexico", "Texas", "Minsk", "Washington", "Paris",
-                   "New Orleans", "Moscow", "Irving", "Chicago", "Houston", "Dublin", "York", "Boston"),
+    "name": _same(
+        "Oswald",
+        "Ruby",
+        "Kennedy",
+        "Marina",
+        "Tippit",
+        "Connally",
+        "Fritz",
+        "Hosty",
+        "Brennan",
+        "Howard",
+        "Wakefield",
+        "Curry",
+        "Thistlewood",
+        "Fauntleroy",
+        "Palmer",
+        "Greenacre",
+    ),
+    "verb_t": _same(
+        "bought",
+        "carried",
+        "found",
+        "signed",
+        "opened",
+        "hid",
+        "mailed",
+        "cleaned",
+        "took",
+        "lost",
+        "showed",
+        "read",
+        "sold",
+        "kept",
+        "burned",
+        "wrote",
+    ),
+    "verb_i": _same(
+        "escaped",
+        "waited",
+        "returned",
+        "spoke",
+        "fled",
+        "arrived",
+        "testified",
+        "slept",
+        "laughed",
+        "died",
+        "resigned",
+        "prayed",
+        "lied",
+        "fainted",
+        "stayed",
+        "objected",
+    ),
+    "noun": _same(
+        "rifle",
+        "letter",
+        "window",
+        "jacket",
+        "pistol",
+        "ticket",
+        "camera",
+        "bullet",
+        "package",
+        "map",
+        "coat",
+        "key",
+        "door",
+        "wallet",
+        "paper",
+        "cell",
+    ),
+    "noun_pl": _same(
+        "shots",
+        "letters",
+        "prisoners",
+        "witnesses",
+        "guards",
+        "cells",
+        "bullets",
+        "coins",
+        "pages",
+        "keys",
+        "men",
+        "doors",
+        "books",
+        "cartridges",
+        "photographs",
+        "debtors",
+    ),
+    "participle": _same(
+        "fired",
+        "found",
+        "heard",
+        "taken",
+        "sent",
+        "shown",
+        "lost",
+        "kept",
+        "seen",
+        "hanged",
+        "released",
+        "searched",
+        "counted",
+        "sold",
+        "burned",
+        "tested",
+    ),
+    "adjective": _same(
+        "empty",
+        "open",
+        "loaded",
+        "broken",
+        "locked",
+        "wet",
+        "small",
+        "old",
+        "new",
+        "heavy",
+        "dark",
+        "cold",
+        "clean",
+        "full",
+        "quiet",
+        "closed",
+    ),
+    "place": _same(
+        "Dallas",
+        "Newgate",
+        "London",
+        "Mexico",
+        "Texas",
+        "Minsk",
+        "Washington",
+        "Paris",
+        "New Orleans",
+        "Moscow",
+        "Irving",
+        "Chicago",
+        "Houston",
+        "Dublin",
+        "York",
+        "Boston",
+    ),
     "month": _same(*_MONTHS),
     "day": [(str(d), ordinal_words(d)) for d in _DAYS],
     "count": [(str(c), number_words(c)) for c in _COUNTS],
@@ -143,7 +292,7 @@ class CorpusConfig:
     silence_s: list[float] = field(default_factory=lambda: [0.05, 0.15])  # before and after the speech
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "CorpusConfig":
+    def from_dict(cls, d: dict | None) -> CorpusConfig:
         d = dict(d or {})
         unknown = sorted(set(d) - set(cls.__dataclass_fields__))
         if unknown:
@@ -157,8 +306,10 @@ class CorpusConfig:
         if self.n_clips < 20:
             raise CorpusError(f"{where}.n_clips: need at least 20 clips for a 75/5/20 split, got {self.n_clips}")
         if not 1 <= self.min_chars <= self.max_chars <= MAX_CHARS:
-            raise CorpusError(f"{where}: need 1 <= min_chars <= max_chars <= {MAX_CHARS} (the tokenizer keeps "
-                              f"{MAX_CHARS}), got {self.min_chars}..{self.max_chars}")
+            raise CorpusError(
+                f"{where}: need 1 <= min_chars <= max_chars <= {MAX_CHARS} (the tokenizer keeps "
+                f"{MAX_CHARS}), got {self.min_chars}..{self.max_chars}"
+            )
         if not 1 <= self.templates <= len(TEMPLATES):
             raise CorpusError(f"{where}.templates: 1..{len(TEMPLATES)}, got {self.templates}")
         smallest = min(len(v) for v in WORD_CLASSES.values())
@@ -242,8 +393,9 @@ def generate_sentences(cfg: CorpusConfig) -> list[tuple[str, str]]:
                 raise CorpusError(
                     f"data.ljspeech.synthetic: after {len(out)} sentences no new one fits "
                     f"{cfg.min_chars}..{cfg.max_chars} characters{' (unique)' if cfg.unique else ''}; "
-                    "widen the length range, raise words_per_class or templates, or lower n_clips")
-    for raw, normalized in out:  # the generator's own guarantee: ASCII within the tokenizer's vocabulary
+                    "widen the length range, raise words_per_class or templates, or lower n_clips"
+                )
+    for _raw, normalized in out:  # the generator's own guarantee: ASCII within the tokenizer's vocabulary
         bad = [c for c in normalized.lower() if c not in CHAR_TO_ID]
         assert not bad and normalized.isascii(), (normalized, bad)
     return out

@@ -34,10 +34,19 @@ def plan(cfg: CorpusConfig) -> list[dict]:
     pitches = rng.integers(cfg.pitch[0], cfg.pitch[1] + 1, size=n)
     lead = rng.uniform(cfg.silence_s[0], cfg.silence_s[1], size=n)
     tail = rng.uniform(cfg.silence_s[0], cfg.silence_s[1], size=n)
-    return [{"id": clip_id(i), "text": raw, "normalized": norm, "voice": cfg.voices[voices[i]],
-             "rate": int(rates[i]), "pitch": int(pitches[i]),
-             "lead_samples": int(round(lead[i] * SAMPLE_RATE)), "tail_samples": int(round(tail[i] * SAMPLE_RATE))}
-            for i, (raw, norm) in enumerate(sentences)]
+    return [
+        {
+            "id": clip_id(i),
+            "text": raw,
+            "normalized": norm,
+            "voice": cfg.voices[voices[i]],
+            "rate": int(rates[i]),
+            "pitch": int(pitches[i]),
+            "lead_samples": int(round(lead[i] * SAMPLE_RATE)),
+            "tail_samples": int(round(tail[i] * SAMPLE_RATE)),
+        }
+        for i, (raw, norm) in enumerate(sentences)
+    ]
 
 
 def write_wav(path: Path, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
@@ -63,8 +72,9 @@ def synthesize(clips: list[dict], wav_dir: Path, log=print) -> tuple[list[int], 
     counts, last, start = [], time.monotonic(), time.monotonic()
     for i, clip in enumerate(clips):
         speech = engine.synth(clip["normalized"], clip["voice"], clip["rate"], clip["pitch"], seed=i)
-        samples = np.concatenate([np.zeros(clip["lead_samples"], np.int16), speech,
-                                  np.zeros(clip["tail_samples"], np.int16)])
+        samples = np.concatenate(
+            [np.zeros(clip["lead_samples"], np.int16), speech, np.zeros(clip["tail_samples"], np.int16)]
+        )
         write_wav(wav_dir / f"{clip['id']}.wav", samples)
         counts.append(int(samples.size))
         if time.monotonic() - last > 5:
@@ -88,8 +98,10 @@ def build(folder: str | os.PathLike, cfg: CorpusConfig | dict, log=print) -> dic
     folder = Path(folder)
     clips = plan(cfg)
     vocab = vocabulary(cfg)
-    log(f"SYNTHETIC corpus: {len(clips):,} clips, {cfg.templates} templates, {cfg.words_per_class} words per class "
-        f"({len(vocab)} distinct words), {cfg.min_chars}-{cfg.max_chars} characters, {len(cfg.voices)} voices")
+    log(
+        f"SYNTHETIC corpus: {len(clips):,} clips, {cfg.templates} templates, {cfg.words_per_class} words per class "
+        f"({len(vocab)} distinct words), {cfg.min_chars}-{cfg.max_chars} characters, {len(cfg.voices)} voices"
+    )
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:
@@ -105,8 +117,7 @@ def build(folder: str | os.PathLike, cfg: CorpusConfig | dict, log=print) -> dic
             "vocabulary": vocab,
             "espeak_data": data_path,
         }
-        (tmp / "synthesis.json").write_text(json.dumps({**summary, "clips": clips}, indent=1) + "\n",
-                                            encoding="utf-8")
+        (tmp / "synthesis.json").write_text(json.dumps({**summary, "clips": clips}, indent=1) + "\n", encoding="utf-8")
         old = None
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
@@ -117,6 +128,10 @@ def build(folder: str | os.PathLike, cfg: CorpusConfig | dict, log=print) -> dic
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     seconds = np.array(counts) / SAMPLE_RATE
-    summary["seconds"] = {"min": float(seconds.min()), "mean": float(seconds.mean()), "max": float(seconds.max()),
-                          "total": float(seconds.sum())}
+    summary["seconds"] = {
+        "min": float(seconds.min()),
+        "mean": float(seconds.mean()),
+        "max": float(seconds.max()),
+        "total": float(seconds.sum()),
+    }
     return summary
