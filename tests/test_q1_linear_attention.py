@@ -9,6 +9,7 @@ import torch
 
 from hw2repro.q1 import attention as la
 from hw2repro.q1 import scaling as qb
+from hw2repro.q1 import verify
 
 torch.set_num_threads(1)
 F64 = torch.float64
@@ -126,22 +127,22 @@ def test_scaled_inputs_put_the_scale_on_qk():
 
 # ----------------------------------------------------------------------------- kernel sign
 def test_taylor_roots_and_minimum():
-    assert la.taylor_real_root(3) is None and la.taylor_real_root(1) is None
-    assert la.taylor_real_root(2) == pytest.approx(-1.0, abs=1e-12)
-    assert la.taylor_real_root(4) == pytest.approx(-1.5960716379833215, abs=1e-10)
-    assert la._even_degree_minimum(3) == pytest.approx(0.5, abs=1e-12)
+    assert verify.taylor_real_root(3) is None and verify.taylor_real_root(1) is None
+    assert verify.taylor_real_root(2) == pytest.approx(-1.0, abs=1e-12)
+    assert verify.taylor_real_root(4) == pytest.approx(-1.5960716379833215, abs=1e-10)
+    assert verify._even_degree_minimum(3) == pytest.approx(0.5, abs=1e-12)
     t = torch.linspace(-6, 3, 10001, dtype=F64)
-    assert la.taylor_kernel(t, 5).min().item() == pytest.approx(la._even_degree_minimum(5), abs=1e-6)
+    assert la.taylor_kernel(t, 5).min().item() == pytest.approx(verify._even_degree_minimum(5), abs=1e-6)
 
 
 def test_sweep_shows_nonpositive_normalizers_for_odd_degree_only():
-    rows = la.approximation_sweep([0.1, 20.0], [3, 4], d=8, length=64, seeds=[0, 1])
+    rows = verify.approximation_sweep([0.1, 20.0], [3, 4], d=8, length=64, seeds=[0, 1])
     df = pd.DataFrame(rows)
     k3, k4 = df[df["K"] == 3], df[df["K"] == 4]
     assert (k3["min_kernel"] >= 0.5 - 1e-12).all()
     assert (k3["frac_rows_nonpositive_normalizer"] == 0).all()
     assert k4[k4["scale"] == 20.0]["frac_rows_nonpositive_normalizer"].max() > 0
-    obs = pd.DataFrame(la.positivity_observations(rows)).set_index(["check", "K"])
+    obs = pd.DataFrame(verify.positivity_observations(rows)).set_index(["check", "K"])
     assert bool(obs.loc[("kernel_lower_bound", 3), "passed"])
     assert obs.loc[("first_scale_nonpositive_normalizer", 4), "value"] == 20.0
 
@@ -248,9 +249,9 @@ TINY_SCALING = {
 
 
 def test_verify_rule_logic_on_tiny_sizes():
-    table, sweep = la.verification_tables(TINY_VERIFY, TINY_APPROX, seed=0)
+    table, sweep = verify.verification_tables(TINY_VERIFY, TINY_APPROX, seed=0)
     checks = table[table["kind"] == "check"]
-    assert len(la.failed_checks(table)) == 0
+    assert len(verify.failed_checks(table)) == 0
     assert set(checks["check"]) == {
         "kernel_identity",
         "feature_dim",
@@ -264,9 +265,9 @@ def test_verify_rule_logic_on_tiny_sizes():
 
 
 def test_failed_checks_reports_a_broken_row():
-    table, _ = la.verification_tables(TINY_VERIFY, TINY_APPROX, seed=0)
+    table, _ = verify.verification_tables(TINY_VERIFY, TINY_APPROX, seed=0)
     table.loc[0, "passed"] = False
-    assert len(la.failed_checks(table)) == 1
+    assert len(verify.failed_checks(table)) == 1
 
 
 def test_scaling_rule_logic_on_tiny_sizes():
@@ -291,7 +292,7 @@ def test_figures_on_tiny_results(tmp_path):
     from hw2repro.q1 import figures as q1_plots
 
     out = qb.scaling_tables(TINY_SCALING, seed=0, threads=1)
-    _, sweep = la.verification_tables(TINY_VERIFY, TINY_APPROX, seed=0)
+    _, sweep = verify.verification_tables(TINY_VERIFY, TINY_APPROX, seed=0)
     figures = {
         "scaling": q1_plots.scaling_figure(out["scaling"], out["slopes"], out["crossover"], 1),
         "error": q1_plots.error_figure(sweep),

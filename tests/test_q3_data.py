@@ -18,7 +18,7 @@ from hw2repro.io import read_json
 from hw2repro.q3 import data as lj_data
 from hw2repro.q3 import features
 from hw2repro.q3 import ljspeech as lj
-from hw2repro.q3.corpus import espeak, grammar
+from hw2repro.q3.corpus import espeak, grammar, numbers
 from hw2repro.q3.corpus import writer as sc
 from hw2repro.q3.text import CHAR_TO_ID
 
@@ -371,11 +371,11 @@ def test_canonical_means_all_rows_and_the_official_metadata():
 
 def test_number_words():
     assert (
-        grammar.number_words(22) == "twenty-two"
-        and grammar.number_words(40) == "forty"
-        and grammar.number_words(13) == "thirteen"
+        numbers.number_words(22) == "twenty-two"
+        and numbers.number_words(40) == "forty"
+        and numbers.number_words(13) == "thirteen"
     )
-    assert [grammar.ordinal_words(d) for d in (1, 2, 3, 5, 8, 12, 20, 22, 30, 31)] == [
+    assert [numbers.ordinal_words(d) for d in (1, 2, 3, 5, 8, 12, 20, 22, 30, 31)] == [
         "first",
         "second",
         "third",
@@ -387,9 +387,9 @@ def test_number_words():
         "thirtieth",
         "thirty-first",
     ]
-    assert grammar.year_words(1963) == "nineteen sixty-three"
-    assert grammar.year_words(1805) == "eighteen oh five"
-    assert grammar.year_words(1900) == "nineteen hundred"
+    assert numbers.year_words(1963) == "nineteen sixty-three"
+    assert numbers.year_words(1805) == "eighteen oh five"
+    assert numbers.year_words(1900) == "nineteen hundred"
 
 
 def test_sentence_generator_is_deterministic_and_within_limits():

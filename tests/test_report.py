@@ -33,6 +33,7 @@ from conftest import REPO, snakemake
 from hw2repro import labels, provenance
 from hw2repro import stats as hs
 from hw2repro.q1 import summary as q1s
+from hw2repro.q2 import published as q2p
 from hw2repro.q2 import summary as q2s
 from hw2repro.q3 import summary as q3s
 from hw2repro.report import benchmarks, render
@@ -98,16 +99,16 @@ def test_q2_tables_on_made_up_runs():
     refs = yaml.safe_load((REPO / "config" / "references.yaml").read_text())
     published = pd.DataFrame(refs["q2"]).astype({"lr": float})
     runs = _runs()
-    comparison = q2s.q2_comparison(runs, published, comparable=True)
+    comparison = q2p.q2_comparison(runs, published, comparable=True)
     n_published = sum(pd.notna(published[m]).sum() for m in ("test_acc", "val_acc", "train_loss"))
     assert len(comparison) == n_published
     assert set(comparison.loc[comparison["lr"] == 0.001, "position"]) == {"not run here"}
     assert comparison.loc[comparison["lr"] != 0.001, "sigma"].notna().all()
-    assert not q2s.q2_comparison(runs, published, comparable=False)["comparable"].any()
-    pooling = q2s.q2_pooling_effect(runs, published, comparable=True)
+    assert not q2p.q2_comparison(runs, published, comparable=False)["comparable"].any()
+    pooling = q2p.q2_pooling_effect(runs, published, comparable=True)
     assert (pooling["verdict"].str.startswith("larger than")).all()  # 0.02 apart, sd 0.002
     assert (pooling["published_n_sources"] > 0).all()
-    same = q2s.q2_pooling_effect(_runs(shift=-0.02), published, comparable=True)  # both variants equal
+    same = q2p.q2_pooling_effect(_runs(shift=-0.02), published, comparable=True)  # both variants equal
     assert (same["verdict"].str.startswith("within")).all()
     params = q2s.q2_params(runs, refs["q2_n_params"])
     assert params["matches"].all()
@@ -119,7 +120,7 @@ def test_q2_tables_on_made_up_runs():
             "test_acc_mean": [0.82, 0.80],
         }
     )
-    best_table = q2s.q2_best_lr(runs, best, published, comparable=True)
+    best_table = q2p.q2_best_lr(runs, best, published, comparable=True)
     assert list(best_table["seeds_picking_it"]) == [3, 3]
     assert best_table["agrees_with_published"].all()
 
@@ -216,12 +217,12 @@ def test_q2_class_tables_and_published_spread(tmp_path):
     assert confusion.set_index(["true", "predicted"]).loc[("CNV", "NORMAL"), "count"] == 1
     refs = yaml.safe_load((REPO / "config" / "references.yaml").read_text())
     published = pd.DataFrame(refs["q2"]).astype({"lr": float})
-    spread = q2s.q2_published_spread(_runs(), published, comparable=True)
+    spread = q2p.q2_published_spread(_runs(), published, comparable=True)
     at = spread[(spread["metric"] == "test_acc") & (spread["pooling"] == "max") & (spread["lr"] == 0.01)].iloc[0]
     pub = published[(published["pooling"] == "max") & (published["lr"] == 0.01)]["test_acc"].dropna()
     assert at["published_n"] == len(pub) and at["published_median"] == pytest.approx(pub.median())
     assert at["where"] in {"below every published number", "within the published range", "above every published number"}
-    assert set(q2s.q2_published_spread(_runs(), published, comparable=False)["where"]) <= {
+    assert set(q2p.q2_published_spread(_runs(), published, comparable=False)["where"]) <= {
         hs.NOT_COMPARABLE,
         "not run here",
     }

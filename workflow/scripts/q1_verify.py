@@ -1,15 +1,15 @@
 """Rule q1_verify: the Taylor feature maps checked exactly, and their error against softmax."""
 
 from hw2repro import io, joblog, runtime
-from hw2repro.q1 import attention as la
+from hw2repro.q1 import verify
 
 
 def main(smk, log):
     threads = runtime.configure_threads(smk.threads)
-    table, sweep = la.verification_tables(smk.params.verify, smk.params.approx, smk.params.seed)
+    table, sweep = verify.verification_tables(smk.params.verify, smk.params.approx, smk.params.seed)
     io.write_csv(smk.output.approx, sweep)
     io.write_csv(smk.output.verification, table)
-    checks, failed = table[table["kind"] == "check"], la.failed_checks(table)
+    checks, failed = table[table["kind"] == "check"], verify.failed_checks(table)
     log(f"{len(checks) - len(failed)}/{len(checks)} checks passed ({threads} thread(s))")
     for name, g in checks.groupby("check"):
         log(

@@ -1,2 +1,2 @@
-"""Q1, the Taylor-feature linear attention: attention (feature maps, both orders, their numerical
-verification), scaling (time and memory against L), figures."""
+"""Q1, the Taylor-feature linear attention: attention (feature maps and both orders), verify (the
+checks), scaling (time and memory against L), figures."""

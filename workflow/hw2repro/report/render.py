@@ -24,6 +24,7 @@ import yaml
 from ..io import file_digest, read_json, write_csv, write_text
 from ..provenance import config_sha256, git_info, hardware_info, package_versions
 from ..q1 import summary as q1s
+from ..q2 import published as q2p
 from ..q2 import summary as q2s
 from ..q3 import summary as q3s
 from . import benchmarks
@@ -92,15 +93,15 @@ def collect_q2(inp: dict, refs: dict) -> dict:
         "meta": meta,
         "synthetic": synthetic,
         "comparable": comparable,
-        "q2_published_spread": q2s.q2_published_spread(runs, published, comparable),
+        "q2_published_spread": q2p.q2_published_spread(runs, published, comparable),
         "q2_flat_runs": q2s.flat_runs(epochs, val_counts),
         "q2_per_class": q2s.q2_per_class_at_best(per_class, best) if per_class is not None else None,
         "results": [read_json(p) for p in inp["q2_results"]],
         "published_n_params": refs.get("q2_n_params"),
         "q2_config_stats": q2s.q2_config_stats(runs),
-        "q2_comparison": q2s.q2_comparison(runs, published, comparable),
-        "q2_pooling": q2s.q2_pooling_effect(runs, published, comparable),
-        "q2_best_lr": q2s.q2_best_lr(runs, best, published, comparable),
+        "q2_comparison": q2p.q2_comparison(runs, published, comparable),
+        "q2_pooling": q2p.q2_pooling_effect(runs, published, comparable),
+        "q2_best_lr": q2p.q2_best_lr(runs, best, published, comparable),
         "q2_params": q2s.q2_params(runs, refs.get("q2_n_params")),
     }
 
@@ -315,8 +316,8 @@ def _empty_table_columns() -> dict:
             "memory_ratio_at_max_L",
         ],
         "q2_config_stats": list(q2s.q2_config_stats(empty_runs).columns),
-        "q2_comparison": list(q2s.q2_comparison(empty_runs, empty_pub.iloc[0:0], False).columns),
-        "q2_published_spread": list(q2s.q2_published_spread(empty_runs, empty_pub, False).columns),
+        "q2_comparison": list(q2p.q2_comparison(empty_runs, empty_pub.iloc[0:0], False).columns),
+        "q2_published_spread": list(q2p.q2_published_spread(empty_runs, empty_pub, False).columns),
         "q2_flat_runs": list(q2s.flat_runs(pd.DataFrame(columns=["pooling", "lr", "seed", "val_acc"])).columns),
         "q2_per_class": [
             "pooling",
@@ -340,7 +341,7 @@ def _empty_table_columns() -> dict:
             "damerau_levenshtein",
             "audio_blind_damerau_levenshtein",
         ],
-        "q2_pooling": list(q2s.q2_pooling_effect(empty_runs, empty_pub, False).columns),
+        "q2_pooling": list(q2p.q2_pooling_effect(empty_runs, empty_pub, False).columns),
         "q2_best_lr": [
             "pooling",
             "best_lr",
