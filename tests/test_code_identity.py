@@ -190,7 +190,7 @@ def test_a_copied_checkout_is_up_to_date(moved_run, tiny_run):
         "q2/model.py",
         "io.py",
         "q3/corpus/espeak.py",
-        "report/html.py",
+        "report/render.py",
         "code_identity.py",
     ],
 )
