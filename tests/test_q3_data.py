@@ -349,7 +349,7 @@ def test_prepare_download_and_path(tmp_path, server):
     assert info["canonical"] is False and info["comparable"] is False  # a subset (expected_rows: null)
     with pytest.raises(lj.LJSpeechError, match="expected 13,100 rows") as e:
         lj_data.prepare(
-            {"source": "path", "path": str(user)},
+            {"source": "path", "path": str(user), "expected_rows": lj.N_ROWS},  # config.yaml's default
             tmp_path / "q.json",
             tmp_path / "d",
             tmp_path / "x",

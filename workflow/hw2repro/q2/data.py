@@ -12,8 +12,6 @@ from . import synthetic
 from .octmnist import (
     MANUAL_HINT,
     MD5,
-    SIZE,
-    URL,
     DataError,
     describe,
     load_npz,
@@ -31,7 +29,7 @@ def prepare(cfg: dict, out_npz: str | Path, out_meta: str | Path, download_dir: 
     source = cfg["source"]
     meta: dict = {"source": source, "synthetic": source == "synthetic", "canonical": False}
     if source == "synthetic":
-        params = cfg.get("synthetic", {})
+        params = cfg["synthetic"]
         log(f"drawing SYNTHETIC OCT-like images with {params}")
         arrays = synthetic.generate(**params)
         meta["generator"] = params
@@ -42,10 +40,10 @@ def prepare(cfg: dict, out_npz: str | Path, out_meta: str | Path, download_dir: 
             meta["label"] = f"OCTMNIST from a local file ({path})"
         elif source == "download":
             path = download.fetch(
-                cfg.get("url", URL),
+                cfg["url"],
                 Path(download_dir) / "octmnist.npz",
-                size=cfg.get("size", SIZE),
-                md5=cfg.get("md5", MD5),
+                size=cfg["size"],
+                md5=cfg["md5"],
                 manual_hint=MANUAL_HINT,
                 log=log,
             )
