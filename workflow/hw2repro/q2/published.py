@@ -9,6 +9,20 @@ import pandas as pd
 from ..stats import NOT_COMPARABLE, describe, position
 from .summary import Q2_METRICS, best_lr, by_config
 
+# q2_best_lr's columns (also its table's header when Q2 did not run)
+Q2_BEST_LR_COLUMNS = [
+    "pooling",
+    "best_lr",
+    "val_acc_mean",
+    "test_acc_mean",
+    "seeds_picking_it",
+    "n_seeds",
+    "published_best_lrs",
+    "published_n_sources",
+    "agrees_with_published",
+    "comparable",
+]
+
 
 def q2_comparison(runs: pd.DataFrame, published: pd.DataFrame, comparable: bool) -> pd.DataFrame:
     """Every published Q2 number beside ours (same lr, pooling and metric)."""
@@ -167,18 +181,7 @@ def q2_best_lr(runs: pd.DataFrame, best: pd.DataFrame, published: pd.DataFrame, 
                 "comparable": comparable,
             }
         )
-    cols = [
-        "pooling",
-        "best_lr",
-        "val_acc_mean",
-        "test_acc_mean",
-        "seeds_picking_it",
-        "n_seeds",
-        "published_best_lrs",
-        "published_n_sources",
-        "agrees_with_published",
-        "comparable",
-    ]
+    cols = Q2_BEST_LR_COLUMNS
     return pd.DataFrame(rows, columns=cols)
 
 

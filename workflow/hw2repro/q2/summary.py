@@ -30,6 +30,20 @@ RUN_COLUMNS = [
 METRICS = ["final_train_loss", "final_val_acc", "test_acc"]
 
 
+# q2_per_class_at_best's columns (also its table's header when Q2 did not run)
+Q2_PER_CLASS_COLUMNS = [
+    "pooling",
+    "lr",
+    "class",
+    "n_images",
+    "accuracy_mean",
+    "accuracy_ci95_low",
+    "accuracy_ci95_high",
+    "n_seeds",
+    "never_right",
+]
+
+
 def runs_table(result_paths, data_meta: dict) -> pd.DataFrame:
     rows = []
     for path in result_paths:
@@ -190,15 +204,5 @@ def q2_per_class_at_best(per_class: pd.DataFrame, best: pd.DataFrame) -> pd.Data
             )
     return pd.DataFrame(
         rows,
-        columns=[
-            "pooling",
-            "lr",
-            "class",
-            "n_images",
-            "accuracy_mean",
-            "accuracy_ci95_low",
-            "accuracy_ci95_high",
-            "n_seeds",
-            "never_right",
-        ],
+        columns=Q2_PER_CLASS_COLUMNS,
     )

@@ -34,6 +34,36 @@ ORIGINAL_PLOTS = {
 # --- aggregation --------------------------------------------------------------------------------
 
 
+# q3_comparison's and transcription_samples' columns (also their headers when Q3 did not run)
+Q3_COMPARISON_COLUMNS = [
+    "split",
+    "decoder",
+    "score",
+    "source",
+    "published",
+    "our_epoch",
+    "ours_n",
+    "ours_mean",
+    "ours_sd",
+    "ours_ci95_low",
+    "ours_ci95_high",
+    "sigma",
+    "position",
+    "comparable",
+]
+Q3_SAMPLES_COLUMNS = [
+    "decoder",
+    "seed",
+    "kind",
+    "id",
+    "target",
+    "prediction",
+    "audio_blind",
+    "damerau_levenshtein",
+    "audio_blind_damerau_levenshtein",
+]
+
+
 def aggregate(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``runs``: dicts with decoder, seed, test (test.json path), metrics (metrics.csv path).
 
@@ -190,22 +220,7 @@ def q3_comparison(summary: pd.DataFrame, epochs: pd.DataFrame, refs: dict, compa
         column = "train_loss_last_logged" if "train_loss_last_logged" in epochs else "train_loss"
         values, ep = _last_epoch_values(epochs, decoder, 15, column)
         add("training (last logged), epoch 15", decoder, "loss", "published (epoch 15)", value, values, ep)
-    cols = [
-        "split",
-        "decoder",
-        "score",
-        "source",
-        "published",
-        "our_epoch",
-        "ours_n",
-        "ours_mean",
-        "ours_sd",
-        "ours_ci95_low",
-        "ours_ci95_high",
-        "sigma",
-        "position",
-        "comparable",
-    ]
+    cols = Q3_COMPARISON_COLUMNS
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -270,17 +285,7 @@ def transcription_samples(runs: list[dict], n_random: int = 3, seed: int = 0) ->
             )
     return pd.DataFrame(
         rows,
-        columns=[
-            "decoder",
-            "seed",
-            "kind",
-            "id",
-            "target",
-            "prediction",
-            "audio_blind",
-            "damerau_levenshtein",
-            "audio_blind_damerau_levenshtein",
-        ],
+        columns=Q3_SAMPLES_COLUMNS,
     )
 
 
