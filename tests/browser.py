@@ -3,7 +3,9 @@ chosen width (headless windows are at least 500 px wide), screenshots cropped to
 
 The harness page and the page it frames are both file: URLs; --allow-file-access-from-files makes
 them one origin, so the harness can read the framed document. Every wait is on a condition the
-page sets (its self-check), never on a fixed delay; --virtual-time-budget only bounds the run.
+page sets (its self-check), never on a fixed delay: --dump-dom runs are bounded by
+--virtual-time-budget (their pages poll on timers, which virtual time runs); the Snakemake report,
+whose inner frame loads outside any timer, is driven over the DevTools protocol instead.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
 import struct
 import subprocess
+import time
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -159,34 +163,139 @@ def screenshot_at(chromium: str, tmp: Path, target: Path, width: int, height: in
 
 
 # Opens Snakemake's report (framed), shows the compiled report's entry as a click on it would,
-# and waits for the compiled report inside to post its self-check.
+# and waits for the compiled report inside to post its self-check. Snakemake's app exists only once
+# React has first rendered, which can come after the frame's load: the view is set when #app has
+# children (a MutationObserver), not at load.
 SNAKEMAKE_REPORT_JS = r"""
 var frame = document.getElementById("frame");
 frame.addEventListener("load", function () {
-  // no timer polls (virtual time would run past the inner page's load): the message itself
-  // writes the result into this page
   var doc = frame.contentDocument, s = doc.createElement("script");
   s.textContent = 'function hw2done(v) { window.parent.document.getElementById("result").textContent = v; }' +
     'window.addEventListener("message", function (ev) {' +
     '  if (ev.data && ev.data.hw2report === "selfcheck") hw2done(JSON.stringify(ev.data)); });' +
-    'var key = Object.keys(results).find(function (k) { return k.endsWith("report/figureless.html"); });' +
-    'if (key === undefined) hw2done(JSON.stringify({missing: Object.keys(results)}));' +
-    // flushSync: the frame element, hence its load, starts in this task, before virtual time moves on
-    'else ReactDOM.flushSync(function () { app.setView({content: "html", contentPath: results[key].data_uri}); });';
+    'function hw2show() {' +
+    '  if (typeof app === "undefined") return false;' +
+    '  var key = Object.keys(results).find(function (k) { return k.endsWith("report/figureless.html"); });' +
+    '  if (key === undefined) hw2done(JSON.stringify({missing: Object.keys(results)}));' +
+    '  else app.setView({content: "html", contentPath: results[key].data_uri});' +
+    '  return true; }' +
+    'if (!hw2show()) new MutationObserver(function (m, seen) { if (hw2show()) seen.disconnect(); })' +
+    '  .observe(document.getElementById("app"), {childList: true, subtree: true});';
   doc.body.appendChild(s);
 });
 """
 
 
 def snakemake_report_frame(chromium: str, tmp: Path, report_html: Path) -> dict:
+    """What the compiled report, opened from Snakemake's report, posted as its self-check.
+
+    Driven over the DevTools protocol rather than --dump-dom: the dump is taken when virtual
+    time runs out, which could come before the frame Snakemake's app creates had loaded (one run
+    in three); here the harness waits for the message itself, bounded only by a wall-clock timeout.
+    """
     page = frame_page(tmp, report_html, 1400, 900, SNAKEMAKE_REPORT_JS, "smk")
-    # Known limitation: headless --dump-dom sometimes dumps before the frame Snakemake's app creates
-    # has loaded (about one run in three with the .zip); a dump is retried, never a result faked: the
-    # result is only ever what the compiled page itself posted.
-    for attempt in range(6):
-        dom = run_browser(
-            chromium, tmp / f"profile-smk-{attempt}", "--virtual-time-budget=300000", "--dump-dom", page.as_uri()
-        ).stdout
-        if '<pre id="result">pending</pre>' not in dom:
-            break
-    return read_result(dom)
+    with DevTools(chromium, tmp / "profile-smk") as devtools:
+        return json.loads(devtools.result_of(page.as_uri()))
+
+
+# Resolves with the harness page's result once it is written (a MutationObserver, no polling).
+AWAIT_RESULT_JS = r"""
+new Promise(function (resolve) {
+  var el = document.getElementById("result");
+  function done() { if (el.textContent !== "pending") { resolve(el.textContent); return true; } return false; }
+  if (!done()) new MutationObserver(done).observe(el, {childList: true, characterData: true, subtree: true});
+})
+"""
+
+
+class DevTools:
+    """Headless Chromium driven over --remote-debugging-pipe (fd 3 in, fd 4 out, NUL-framed JSON)."""
+
+    def __init__(self, chromium: str, profile: Path, timeout: float = 180.0):
+        self.chromium, self.profile, self.timeout = chromium, profile, timeout
+        self.next_id, self.buffer, self.events = 0, b"", []
+
+    def __enter__(self) -> DevTools:
+        self.profile.mkdir(parents=True, exist_ok=True)
+        to_child, self.writer = os.pipe()
+        self.reader, from_child = os.pipe()
+        flags = [f for f in BROWSER_FLAGS if not f.startswith("--virtual-time-budget")]
+
+        def pipes_on_3_and_4() -> None:
+            os.dup2(to_child, 3)
+            os.dup2(from_child, 4)
+
+        self.proc = subprocess.Popen(
+            [self.chromium, *flags, "--remote-debugging-pipe", f"--user-data-dir={self.profile}", "about:blank"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=pipes_on_3_and_4,
+            pass_fds=(3, 4),
+        )
+        os.close(to_child)
+        os.close(from_child)
+        self.deadline = time.monotonic() + self.timeout
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.send("Browser.close")
+        except (OSError, AssertionError, TimeoutError):
+            pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.writer)
+        os.close(self.reader)
+        self.proc.stderr.close()
+
+    def _message(self) -> dict:
+        while b"\0" not in self.buffer:
+            left = self.deadline - time.monotonic()
+            ready, _, _ = select.select([self.reader], [], [], max(left, 0))
+            if not ready:
+                raise TimeoutError(f"Chromium did not answer within {self.timeout:.0f} s")
+            chunk = os.read(self.reader, 1 << 16)
+            if not chunk:
+                raise AssertionError(f"Chromium exited: {self.proc.stderr.read().decode()[-3000:]}")
+            self.buffer += chunk
+        raw, self.buffer = self.buffer.split(b"\0", 1)
+        return json.loads(raw)
+
+    def send(self, method: str, session: str | None = None, **params) -> dict:
+        """Sends one command and returns its result; events met meanwhile are kept for wait_for."""
+        self.next_id += 1
+        message = {"id": self.next_id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        os.write(self.writer, json.dumps(message).encode() + b"\0")
+        while True:
+            answer = self._message()
+            if answer.get("id") == self.next_id:
+                assert "error" not in answer, f"{method}: {answer['error']}"
+                return answer["result"]
+            self.events.append(answer)
+
+    def wait_for(self, event: str, session: str) -> dict:
+        while True:
+            for i, seen in enumerate(self.events):
+                if seen.get("method") == event and seen.get("sessionId") == session:
+                    return self.events.pop(i)
+            self.events.append(self._message())
+
+    def result_of(self, url: str) -> str:
+        """Loads a harness page and returns its #result text once the page has written it."""
+        self.events = []
+        target = self.send("Target.createTarget", url="about:blank")["targetId"]
+        session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        self.send("Page.enable", session)
+        self.send("Page.navigate", session, url=url)
+        self.wait_for("Page.loadEventFired", session)
+        value = self.send(
+            "Runtime.evaluate", session, expression=AWAIT_RESULT_JS, awaitPromise=True, returnByValue=True
+        )
+        assert "exceptionDetails" not in value, value["exceptionDetails"]
+        return value["result"]["value"]
