@@ -317,8 +317,9 @@ def test_prepare_download_and_path(tmp_path, server):
     }
     info = lj_data.prepare(cfg, tmp_path / "ljspeech.json", tmp_path / "data", tmp_path / "dl", log=lambda m: None)
     manifest = read_json(tmp_path / "ljspeech.json")
-    assert manifest == info
-    assert manifest["folder"] == str((tmp_path / "data" / "LJSpeech-1.1").resolve())
+    assert manifest["folder"] == "data/LJSpeech-1.1"  # relative to the manifest: the root can move
+    assert lj.read_manifest(tmp_path / "ljspeech.json") == info
+    assert info["folder"] == str((tmp_path / "data" / "LJSpeech-1.1").resolve())
     assert manifest["rows"] == 40 and manifest["synthetic"] is False and manifest["source"] == "download"
     assert manifest["splits"] == {"train": [0, 30], "val": [30, 32], "test": [32, 40]}
     assert (
@@ -345,6 +346,7 @@ def test_prepare_download_and_path(tmp_path, server):
         log=lambda m: None,
     )
     assert info["folder"] == str(user.resolve()) and info["source"] == "path"
+    assert read_json(tmp_path / "p.json")["folder"] == str(user.resolve())  # the user's folder: absolute
     assert sorted((p.name, p.stat().st_mtime_ns) for p in user.rglob("*")) == before
     assert info["canonical"] is False and info["comparable"] is False  # a subset (expected_rows: null)
     with pytest.raises(lj.LJSpeechError, match="expected 13,100 rows") as e:
@@ -469,6 +471,16 @@ def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
     )
     assert (folder / "wavs" / "SY001-0001.wav").read_bytes() == first  # rebuilt identically
     assert read_json(tmp_path / "m.json")["metadata_sha256"] == info["metadata_sha256"]
+    # the result root moves (or is copied to a colleague): the manifest still finds its clips
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    (tmp_path / "m.json").rename(moved / "m.json")
+    (tmp_path / "data").rename(moved / "data")
+    again = lj.read_manifest(moved / "m.json")
+    assert again["folder"] == str((moved / "data" / "ljspeech_synthetic").resolve())
+    out = features.build_split(again, "val", 400, moved / "val.pt", log=lambda m: None)
+    start, end = info["splits"]["val"]
+    assert out["clips"] == end - start > 0
 
 
 # ---------------------------------------------------------------------------- damaged audio

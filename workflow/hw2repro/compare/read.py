@@ -60,6 +60,7 @@ FILES = (
     "data/*.npz",
     "data/*.json",
     "q3/features/*.pt",
+    "q3/features/*.npy",  # the feature arrays (the .pt files hold tokens and ids)
     "q2/runs/*/model.pt",
     "q3/runs/*/model.pt",
     "q3/runs/*/predictions.txt",

@@ -18,8 +18,10 @@ from .ljspeech import (
     LJSpeechError,
     download,
     extract,
+    folder_record,
     is_canonical,
     metadata_sha256,
+    read_manifest,
     split_bounds,
     validate_folder,
 )
@@ -106,7 +108,7 @@ def prepare(
     info.update(
         canonical=canonical,
         comparable=canonical,
-        folder=str(Path(folder).resolve()),
+        folder=str(Path(folder).resolve()) if source == "path" else folder_record(folder, manifest),
         rows=len(rows),
         metadata_sha256=digest,
         sample_rate=SAMPLE_RATE,
@@ -121,6 +123,7 @@ def prepare(
         max_text_chars=max(len(r.normalized) for r in rows),
     )
     write_json(manifest, info)
+    info = read_manifest(manifest)  # what readers see: the folder as an absolute path
     log(
         f"wrote {manifest}: {len(rows):,} clips ({seconds.sum() / 3600:.2f} h) in {info['folder']}; splits "
         + ", ".join(f"{k} {b - a:,}" for k, (a, b) in info["splits"].items())

@@ -11,6 +11,7 @@ normalized text and splits by row order, without shuffling: train [0, 9825), val
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -125,6 +126,20 @@ def is_canonical(n_rows: int, metadata_digest: str) -> bool:
 
 
 # ---------------------------------------------------------------------------- wavs
+
+
+def folder_record(folder: str | os.PathLike, manifest: str | os.PathLike) -> str:
+    """How a manifest records a folder the pipeline made: relative to the manifest, so a moved or
+    copied result root stays valid (absolute if it lies elsewhere). A user's folder is kept absolute."""
+    folder, here = Path(folder).resolve(), Path(manifest).parent.resolve()
+    return folder.relative_to(here).as_posix() if folder.is_relative_to(here) else str(folder)
+
+
+def read_manifest(manifest: str | os.PathLike) -> dict:
+    """The data rule's manifest (``ljspeech.json``), its ``folder`` made absolute again."""
+    info = json.loads(Path(manifest).read_text(encoding="utf-8"))
+    info["folder"] = str((Path(manifest).parent / info["folder"]).resolve())
+    return info
 
 
 def wav_path(folder: str | os.PathLike, clip_id: str) -> Path:
