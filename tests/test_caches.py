@@ -159,7 +159,7 @@ def test_overview_figure_is_byte_identical_and_leaves_the_global_rng_alone(tmp_p
     outputs = []
     for i in range(2):
         np.random.uniform(size=i * 7)  # a different global RNG position each time
-        fig = q2_figures.q2_overview(runs, refs, synthetic=True)
+        fig = q2_figures.q2_overview(runs, refs, plotting.SYNTHETIC_NOTE)
         paths = [tmp_path / f"o{i}.pdf", tmp_path / f"o{i}.png"]
         plotting.save(fig, *paths)
         outputs.append([p.read_bytes() for p in paths])
@@ -168,5 +168,5 @@ def test_overview_figure_is_byte_identical_and_leaves_the_global_rng_alone(tmp_p
     np.random.seed(123)
     assert (np.random.get_state()[1] == before).all()
     state = np.random.get_state()
-    plotting.save(q2_figures.q2_overview(runs, refs, synthetic=False), tmp_path / "x.png")
+    plotting.save(q2_figures.q2_overview(runs, refs, None), tmp_path / "x.png")
     assert (np.random.get_state()[1] == state[1]).all() and np.random.get_state()[2] == state[2]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import make_octmnist_arrays
+from hw2repro import plotting
 from hw2repro.q2 import data as octmnist_data
 from hw2repro.q2 import octmnist
 from hw2repro.q2.octmnist import TEST_SUBSET_COUNTS, DataError
@@ -98,6 +99,14 @@ def test_fabricated_real_file_is_not_comparable(tmp_path, octmnist_arrays):
     assert meta["synthetic"] is False and meta["canonical"] is False and meta["comparable"] is False
     assert "real data, not the canonical set: not comparable" in meta["label"]
     assert meta["md5"] != octmnist.MD5
+    # and its figures say so (not only synthetic data is marked)
+    assert plotting.data_note(meta_path) == plotting.NOT_CANONICAL_NOTE
+    assert plotting.data_note({**meta, "canonical": True}) is None
+    fig, _ = plotting.new_figure()
+    plotting.mark_data(fig, plotting.data_note(meta_path))
+    assert [t.get_text() for t in fig.texts] == ["REAL DATA, NOT THE CANONICAL SET: NOT COMPARABLE"]
+    with pytest.raises(TypeError, match="plotting.data_note"):
+        plotting.mark_data(fig, True)  # the old boolean would draw "True"
 
 
 def test_synthetic_is_not_comparable(tmp_path):
@@ -111,6 +120,7 @@ def test_synthetic_is_not_comparable(tmp_path):
     )
     meta = json.loads(meta_path.read_text())
     assert meta["synthetic"] is True and meta["canonical"] is False and meta["comparable"] is False
+    assert plotting.data_note(meta_path) == plotting.SYNTHETIC_NOTE
 
 
 def test_file_source_needs_all_four_classes_in_every_split(tmp_path, octmnist_arrays):

@@ -511,9 +511,9 @@ def test_aggregate_table_and_figures(feature_files, tmp_path):
     assert (table["source"].str.contains("report B")).sum() == 2
     refs = references.load(refs_path)
     figures = [
-        q3_figures.loss_figure(epochs, refs, True),
-        q3_figures.similarity_figure(epochs, refs, True),
-        q3_figures.results_table_figure(table, True),
+        q3_figures.loss_figure(epochs, refs, plotting.SYNTHETIC_NOTE),
+        q3_figures.similarity_figure(epochs, refs, plotting.SYNTHETIC_NOTE),
+        q3_figures.results_table_figure(table, plotting.SYNTHETIC_NOTE),
     ]
     figures += list(q3_figures.original_run_plots(epochs[epochs["decoder"] == "lstm"]).values())
     for i, fig in enumerate(figures):

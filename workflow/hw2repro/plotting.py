@@ -1,7 +1,8 @@
 """The project's one plotting style, shared by every question's figures.
 
 Every figure goes through ``new_figure`` / ``save``: same theme and fonts, PDF (the homework's
-format) plus PNG (for the reports), and a visible SYNTHETIC banner when the data is not real.
+format) plus PNG (for the reports), and a visible banner when the data is synthetic or is real
+data other than the canonical set (``data_note``, read from the data rule's manifest).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .io import savefig  # noqa: E402
+from .io import read_json, savefig  # noqa: E402
+from .labels import NOT_CANONICAL  # noqa: E402
 
 SYNTHETIC_NOTE = "SYNTHETIC DATA: not comparable to published numbers"
+NOT_CANONICAL_NOTE = NOT_CANONICAL.upper()
 
 
 def apply_style() -> None:
@@ -45,9 +48,21 @@ def seeded_numpy(seed: int = 0):
         np.random.set_state(state)
 
 
-def mark_synthetic(fig, synthetic: bool) -> None:
-    if synthetic:
-        fig.text(0.5, 1.0, SYNTHETIC_NOTE, ha="center", va="bottom", fontsize=9, color="firebrick", weight="bold")
+def data_note(manifest) -> str | None:
+    """The banner a figure of this data carries (None for the canonical data): from the data rule's
+    manifest (``octmnist.json`` / ``ljspeech.json``), a dict or its path."""
+    meta = manifest if isinstance(manifest, dict) else read_json(manifest)
+    if meta.get("synthetic"):
+        return SYNTHETIC_NOTE
+    return None if meta.get("canonical") else NOT_CANONICAL_NOTE
+
+
+def mark_data(fig, note: str | None) -> None:
+    """Writes ``note`` (from ``data_note``) above the figure; nothing for canonical data."""
+    if note is not None and not isinstance(note, str):
+        raise TypeError(f"note must be a string from plotting.data_note or None, got {note!r}")
+    if note:
+        fig.text(0.5, 1.0, note, ha="center", va="bottom", fontsize=9, color="firebrick", weight="bold")
 
 
 def save(fig, *paths) -> None:

@@ -92,6 +92,7 @@ rule q2_aggregate:
 rule q2_config_figures:
     input:
         epochs=rules.q2_aggregate.output.epochs,
+        data_meta=rules.octmnist_data.output.meta,
         code=code_of("q2_config_figures.py"),
     output:
         loss_pdf=f"{Q2_DIR}/figures/CNN-training-loss-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.pdf",
@@ -124,7 +125,6 @@ rule q2_config_figures:
     params:
         pooling=lambda w: "none" if w.no_maxpool == "True" else "max",
         lr=lambda w: float(w.lr),
-        synthetic=OCT["source"] == "synthetic",
     script:
         "../scripts/q2_config_figures.py"
 
@@ -133,6 +133,7 @@ rule q2_overview_figure:
     input:
         summary=rules.q2_aggregate.output.summary,
         references=REFERENCES,
+        data_meta=rules.octmnist_data.output.meta,
         code=code_of("q2_overview_figure.py"),
     output:
         pdf=f"{Q2_DIR}/figures/test_accuracy_overview.pdf",
@@ -162,8 +163,6 @@ rule q2_overview_figure:
     resources:
         mem_mb=1000,
         runtime=10,
-    params:
-        synthetic=OCT["source"] == "synthetic",
     script:
         "../scripts/q2_overview_figure.py"
 
@@ -193,8 +192,6 @@ rule q2_lr_overlay:
     resources:
         mem_mb=1000,
         runtime=10,
-    params:
-        synthetic=OCT["source"] == "synthetic",
     script:
         "../scripts/q2_lr_overlay.py"
 
@@ -203,6 +200,7 @@ rule q2_classes:
     input:
         predictions=[f"{run}/test_predictions.csv" for run in Q2_RUNS],
         best_lr=rules.q2_aggregate.output.best_lr,
+        data_meta=rules.octmnist_data.output.meta,
         code=code_of("q2_classes.py"),
     output:
         per_class=f"{Q2_DIR}/per_class.csv",
@@ -237,6 +235,5 @@ rule q2_classes:
     params:
         # what each predictions file is, in input order (the script does not parse paths)
         runs=[{"pooling": p, "lr": lr, "seed": s} for p, lr in Q2_CONFIGS for s in Q2["seeds"]],
-        synthetic=OCT["source"] == "synthetic",
     script:
         "../scripts/q2_classes.py"

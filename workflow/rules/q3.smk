@@ -86,6 +86,7 @@ rule q3_figures:
         summary=rules.q3_aggregate.output.summary,
         epochs=rules.q3_aggregate.output.epochs,
         references=REFERENCES,
+        data_meta=rules.ljspeech_data.output.manifest,
         code=code_of("q3_figures.py"),
     output:
         loss_pdf=f"{Q3_FIG}/loss_train_val.pdf",
@@ -130,6 +131,5 @@ rule q3_figures:
         runs=Q3_RUNS,
         # per-run plots go to {fig_dir}/{decoder}_seed{seed}/ (listed in output.run_plots)
         fig_dir=lambda w, output: str(Path(output.loss_pdf).parent),
-        synthetic=config["data"]["ljspeech"]["source"] == "synthetic",
     script:
         "../scripts/q3_figures.py"

@@ -15,12 +15,12 @@ def main(smk, log):
     io.write_csv(smk.output.confusion, confusion)
     best = pd.read_csv(smk.input.best_lr)
     plotting.save(
-        q2_figures.per_class_accuracy(per_class, smk.params.synthetic),
+        q2_figures.per_class_accuracy(per_class, plotting.data_note(smk.input.data_meta)),
         smk.output.per_class_pdf,
         smk.output.per_class_png,
     )
     plotting.save(
-        q2_figures.confusion_matrices(confusion, best, smk.params.synthetic),
+        q2_figures.confusion_matrices(confusion, best, plotting.data_note(smk.input.data_meta)),
         smk.output.confusion_pdf,
         smk.output.confusion_png,
     )

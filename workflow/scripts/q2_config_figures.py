@@ -10,6 +10,7 @@ def main(smk, log):
     run = epochs[(epochs["pooling"] == smk.params.pooling) & (epochs["lr"] == smk.params.lr)]
     if run.empty:
         raise ValueError(f"no epochs for pooling={smk.params.pooling} lr={smk.params.lr} in {smk.input.epochs}")
+    note = plotting.data_note(smk.input.data_meta)
     for column, ylabel, pdf, png in (
         ("train_loss", "Training loss (running mean)", smk.output.loss_pdf, smk.output.loss_png),
         ("val_acc", "Validation accuracy", smk.output.acc_pdf, smk.output.acc_png),
@@ -17,7 +18,7 @@ def main(smk, log):
         fig, ax = plotting.new_figure()
         plotting.epoch_curves(ax, run, column, ylabel)
         ax.set_title(f"lr={smk.params.lr:g}, {labels.POOLING[smk.params.pooling]}")
-        plotting.mark_synthetic(fig, smk.params.synthetic)
+        plotting.mark_data(fig, note)
         plotting.save(fig, pdf, png)
     log(f"wrote figures for pooling={smk.params.pooling} lr={smk.params.lr}")
 

@@ -10,11 +10,10 @@ from hw2repro.q2 import figures as q2_figures
 def main(smk, log):
     runs = pd.read_csv(smk.input.summary)
     refs = references.q2_table(smk.input.references)
-    fig = q2_figures.q2_overview(runs, refs, smk.params.synthetic)
+    note = plotting.data_note(smk.input.data_meta)
+    fig = q2_figures.q2_overview(runs, refs, note)
     plotting.save(fig, smk.output.pdf, smk.output.png)
-    plotting.save(
-        q2_figures.published_spread(runs, refs, smk.params.synthetic), smk.output.spread_pdf, smk.output.spread_png
-    )
+    plotting.save(q2_figures.published_spread(runs, refs, note), smk.output.spread_pdf, smk.output.spread_png)
     log(f"wrote {smk.output.png}, {smk.output.spread_png}")
 
 

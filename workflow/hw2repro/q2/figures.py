@@ -13,7 +13,7 @@ from .. import plotting
 from ..labels import POOLING
 
 
-def q2_overview(runs: pd.DataFrame, refs: pd.DataFrame, synthetic: bool):
+def q2_overview(runs: pd.DataFrame, refs: pd.DataFrame, note: str | None):
     """Test accuracy per lr x pooling: our runs (dots, one per seed, and mean) beside published numbers."""
     poolings = [p for p in ("max", "none") if p in set(runs["pooling"])]
     fig, axes = plotting.new_figure(
@@ -61,11 +61,11 @@ def q2_overview(runs: pd.DataFrame, refs: pd.DataFrame, synthetic: bool):
         ax.get_legend().remove()
     # One legend under the panels: inside, it would hide points at low accuracy.
     fig.legend(handles[:2], labels[:2], loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=9)
-    plotting.mark_synthetic(fig, synthetic)
+    plotting.mark_data(fig, note)
     return fig
 
 
-def lr_overlay(epochs: pd.DataFrame, pooling: str, synthetic: bool, majority_share: float | None = None):
+def lr_overlay(epochs: pd.DataFrame, pooling: str, note: str | None, majority_share: float | None = None):
     """One pooling, every learning rate overlaid: training loss (running mean, the homework's) and
     validation accuracy per epoch, one colour per lr (mean over seeds, seeds thin). The axes' limits
     come from every pooling's runs, so the two poolings' figures can be compared by eye."""
@@ -94,11 +94,11 @@ def lr_overlay(epochs: pd.DataFrame, pooling: str, synthetic: bool, majority_sha
     ax_loss.set_title(f"Training loss, {POOLING[pooling]}")
     ax_acc.set_title(f"Validation accuracy, {POOLING[pooling]}")
     ax_acc.legend(fontsize=9, loc="best")
-    plotting.mark_synthetic(fig, synthetic)
+    plotting.mark_data(fig, note)
     return fig
 
 
-def per_class_accuracy(per_class: pd.DataFrame, synthetic: bool):
+def per_class_accuracy(per_class: pd.DataFrame, note: str | None):
     """Test accuracy per class, per pooling (panels) and lr (bars: mean over seeds), with each class's
     size: on an imbalanced test set a high overall accuracy can hide a class that is never right."""
     poolings = [p for p in ("max", "none") if p in set(per_class["pooling"])]
@@ -137,11 +137,11 @@ def per_class_accuracy(per_class: pd.DataFrame, synthetic: bool):
         ncols=len(labels),
         fontsize=9,
     )
-    plotting.mark_synthetic(fig, synthetic)
+    plotting.mark_data(fig, note)
     return fig
 
 
-def confusion_matrices(confusion: pd.DataFrame, best: pd.DataFrame, synthetic: bool):
+def confusion_matrices(confusion: pd.DataFrame, best: pd.DataFrame, note: str | None):
     """Per pooling, at the lr chosen on validation: test images by true (rows) and predicted class,
     summed over seeds; cells shaded by the share of their row, annotated with counts."""
     rows = [r for r in best.itertuples() if r.pooling in set(confusion["pooling"])]
@@ -155,7 +155,7 @@ def confusion_matrices(confusion: pd.DataFrame, best: pd.DataFrame, synthetic: b
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class")
         ax.set_title(f"{POOLING[r.pooling]}, lr {r.best_lr:g}")
-    plotting.mark_synthetic(fig, synthetic)
+    plotting.mark_data(fig, note)
     return fig
 
 
@@ -166,7 +166,7 @@ PUBLISHED_METRICS = (
 )
 
 
-def published_spread(runs: pd.DataFrame, refs: pd.DataFrame, synthetic: bool):
+def published_spread(runs: pd.DataFrame, refs: pd.DataFrame, note: str | None):
     """Every published number (grey dots, the groups' range as a bar) and ours (mean over seeds with
     each seed), one row per pooling x lr, one panel per metric."""
     configs = sorted(
@@ -213,5 +213,5 @@ def published_spread(runs: pd.DataFrame, refs: pd.DataFrame, synthetic: bool):
                 handles.append(h)
                 labels.append(lab)
     fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=9)
-    plotting.mark_synthetic(fig, synthetic)
+    plotting.mark_data(fig, note)
     return fig

@@ -15,7 +15,7 @@ def _integer_epochs(ax) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def original_run_plots(run: pd.DataFrame, synthetic: bool = False) -> dict:
+def original_run_plots(run: pd.DataFrame, note: str | None = None) -> dict:
     """The homework's per-run plots, keyed by their original names (one run's epoch rows)."""
     figures = {}
     for name, series in ORIGINAL_PLOTS.items():
@@ -27,12 +27,12 @@ def original_run_plots(run: pd.DataFrame, synthetic: bool = False) -> dict:
         ax.set_ylabel(name.split("__")[0].replace("_", " ").replace("-", "–").capitalize())
         if any(label for _, label in series):
             ax.legend(fontsize=8)
-        plotting.mark_synthetic(fig, synthetic)
+        plotting.mark_data(fig, note)
         figures[name] = fig
     return figures
 
 
-def loss_figure(epochs: pd.DataFrame, refs: dict, synthetic: bool = False):
+def loss_figure(epochs: pd.DataFrame, refs: dict, note: str | None = None):
     """Training vs validation loss per decoder (one panel each; one colour per seed).
 
     Crosses: the published validation losses at epochs 1 and 15.
@@ -57,11 +57,11 @@ def loss_figure(epochs: pd.DataFrame, refs: dict, synthetic: bool = False):
         _integer_epochs(ax)
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("Loss (cross-entropy, label smoothing 0.1)")
-    plotting.mark_synthetic(fig, synthetic)
+    plotting.mark_data(fig, note)
     return fig
 
 
-def similarity_figure(epochs: pd.DataFrame, refs: dict, synthetic: bool = False):
+def similarity_figure(epochs: pd.DataFrame, refs: dict, note: str | None = None):
     """The three validation similarities per epoch (one panel each; one line per run)."""
     titles = {"jaccard": "Jaccard", "cosine": "cosine", "damerau_levenshtein": "Damerau–Levenshtein"}
     fig, axes = plotting.new_figure(width=13.5, height=3.8, ncols=3, sharey=True)
@@ -107,11 +107,11 @@ def similarity_figure(epochs: pd.DataFrame, refs: dict, synthetic: bool = False)
         ax.set_ylim(0, 1)
     axes[0].set_ylabel("Similarity (mean per clip)")
     axes[-1].legend(fontsize=7)
-    plotting.mark_synthetic(fig, synthetic)
+    plotting.mark_data(fig, note)
     return fig
 
 
-def results_table_figure(table: pd.DataFrame, synthetic: bool = False):
+def results_table_figure(table: pd.DataFrame, note: str | None = None):
     """The test table (audio-blind rows shaded) beside the published numbers, as a figure."""
 
     def cell(row, k):
@@ -139,5 +139,5 @@ def results_table_figure(table: pd.DataFrame, synthetic: bool = False):
         elif "this pipeline" in body[r - 1][1]:
             c.set_facecolor("#ddeeff")
     ax.set_title("Q3 test set: this pipeline, its audio-blind baseline, published numbers", fontsize=10)
-    plotting.mark_synthetic(fig, synthetic)
+    plotting.mark_data(fig, note)
     return fig
