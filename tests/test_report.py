@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -265,6 +266,20 @@ def test_benchmark_table_and_totals(tmp_path):
 
 def test_provenance_helpers(tmp_path):
     assert provenance.git_info(tmp_path)["commit"].startswith("not a git checkout")
+    # a checkout is dirty when its code or settings changed, not when a result root lies in it
+    repo = tmp_path / "checkout"
+    (repo / "workflow").mkdir(parents=True)
+    (repo / "workflow" / "x.py").write_text("x = 1\n")
+    for args in (["init", "-q"], ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+    (repo / "results-c1" / "q2").mkdir(parents=True)
+    (repo / "results-c1" / "q2" / "summary.csv").write_text("a\n")
+    clean = provenance.git_info(repo)
+    assert len(clean["commit"]) == 40 and clean["dirty"] is False and clean["changed_files"] == 0
+    (repo / "workflow" / "x.py").write_text("x = 2\n")
+    (repo / "config").mkdir()
+    (repo / "config" / "mine.yaml").write_text("results: results-c1\n")
+    assert provenance.git_info(repo) == {**clean, "dirty": True, "changed_files": 2}
     a = provenance.config_sha256({"q2": {"lrs": [0.1]}, "data": {}})
     assert a == provenance.config_sha256({"data": {}, "q2": {"lrs": [0.1]}}) and len(a) == 64
     assert a != provenance.config_sha256({"q2": {"lrs": [0.01]}, "data": {}})

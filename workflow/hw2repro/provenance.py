@@ -29,8 +29,16 @@ PACKAGES = (
 )
 
 
-def git_info(repo) -> dict:
-    """Commit and dirty flag of the checkout holding the workflow, or 'not a git checkout'."""
+# What decides what a run computes: the code, its settings and its environment files. Anything
+# else in the checkout (result roots such as results-c1/, a colleague's copied root, notes) does
+# not make it dirty.
+CODE_PATHS = ("Snakefile", "workflow", "config", "envs", "report", "bench", "requirements.txt", "pyproject.toml")
+
+
+def git_info(repo, paths=CODE_PATHS) -> dict:
+    """Commit and dirty flag of the checkout holding the workflow, or 'not a git checkout'.
+
+    ``dirty``/``changed_files``: changed or untracked files under ``paths`` only."""
 
     def git(*args):
         return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=30)
@@ -43,7 +51,7 @@ def git_info(repo) -> dict:
         head = git("rev-parse", "HEAD")
         if head.returncode != 0:
             return {"commit": "git checkout without commits", "dirty": None, "changed_files": None}
-        status = git("status", "--porcelain", "--untracked-files=normal")
+        status = git("status", "--porcelain", "--untracked-files=normal", "--", *paths)
         changed = [line for line in status.stdout.splitlines() if line.strip()]
         return {"commit": head.stdout.strip(), "dirty": bool(changed), "changed_files": len(changed)}
     except (OSError, subprocess.SubprocessError):
