@@ -14,13 +14,14 @@ def main(smk, log):
     io.write_csv(smk.output.per_class, per_class)
     io.write_csv(smk.output.confusion, confusion)
     best = pd.read_csv(smk.input.best_lr)
+    note = plotting.data_note(smk.input.data_meta)
     plotting.save(
-        q2_figures.per_class_accuracy(per_class, plotting.data_note(smk.input.data_meta)),
+        q2_figures.per_class_accuracy(per_class, note),
         smk.output.per_class_pdf,
         smk.output.per_class_png,
     )
     plotting.save(
-        q2_figures.confusion_matrices(confusion, best, plotting.data_note(smk.input.data_meta)),
+        q2_figures.confusion_matrices(confusion, best, note),
         smk.output.confusion_pdf,
         smk.output.confusion_png,
     )

@@ -108,7 +108,7 @@ def prepare(
     info.update(
         canonical=canonical,
         comparable=canonical,
-        folder=str(Path(folder).resolve()) if source == "path" else folder_record(folder, manifest),
+        folder=folder_record(folder, manifest, source),
         rows=len(rows),
         metadata_sha256=digest,
         sample_rate=SAMPLE_RATE,

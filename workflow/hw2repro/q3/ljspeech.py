@@ -11,7 +11,6 @@ normalized text and splits by row order, without shuffling: train [0, 9825), val
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -25,6 +24,7 @@ import numpy as np
 
 from .. import download as dl
 from ..errors import InputError
+from ..io import read_json
 
 SAMPLE_RATE = 22_050
 N_ROWS = 13_100
@@ -128,16 +128,19 @@ def is_canonical(n_rows: int, metadata_digest: str) -> bool:
 # ---------------------------------------------------------------------------- wavs
 
 
-def folder_record(folder: str | os.PathLike, manifest: str | os.PathLike) -> str:
-    """How a manifest records a folder the pipeline made: relative to the manifest, so a moved or
-    copied result root stays valid (absolute if it lies elsewhere). A user's folder is kept absolute."""
+def folder_record(folder: str | os.PathLike, manifest: str | os.PathLike, source: str) -> str:
+    """How a manifest records its folder: a user's folder (``source: path``) as an absolute path; one
+    the pipeline made relative to the manifest, so a moved or copied result root stays valid (absolute
+    if it lies elsewhere)."""
     folder, here = Path(folder).resolve(), Path(manifest).parent.resolve()
-    return folder.relative_to(here).as_posix() if folder.is_relative_to(here) else str(folder)
+    if source != "path" and folder.is_relative_to(here):
+        return folder.relative_to(here).as_posix()
+    return str(folder)
 
 
 def read_manifest(manifest: str | os.PathLike) -> dict:
     """The data rule's manifest (``ljspeech.json``), its ``folder`` made absolute again."""
-    info = json.loads(Path(manifest).read_text(encoding="utf-8"))
+    info = read_json(manifest)
     info["folder"] = str((Path(manifest).parent / info["folder"]).resolve())
     return info
 
