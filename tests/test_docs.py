@@ -98,8 +98,8 @@ def dry_run_total(output: str) -> int:
 
 @pytest.fixture(scope="module")
 def dry_runs(tmp_path_factory):
-    """Four Snakemake calls in one fresh copy, side by side: the DAG of the default and the tiny
-    config, and two configs the checks refuse (they stop before the DAG)."""
+    """Snakemake calls in one fresh copy, side by side: the DAG of the default and the tiny config,
+    two configs the checks refuse (they stop before the DAG), a target after and before --configfile."""
     work = copy_workflow(tmp_path_factory.mktemp("docs"))
     write_config(work / "bad.yaml", {"q2": {"lrs": [0.1, -1.0]}})
     calls = {
@@ -107,6 +107,9 @@ def dry_runs(tmp_path_factory):
         "tiny": ["-n", "--configfile", "config/tiny.yaml"],
         "bad_lr": ["-n", "--configfile", "bad.yaml"],
         "string": ["-n", "--config", "q3={epochs: 3}"],
+        # the pitfall the README warns of: --configfile reads the target after it as a config file
+        "target_after": ["-n", "--configfile", "config/tiny.yaml", "results/q1/verification.csv"],
+        "target_first": ["-n", "results/q1/verification.csv", "--configfile", "config/tiny.yaml"],
     }
     procs = {
         name: subprocess.Popen(
@@ -120,6 +123,15 @@ def dry_runs(tmp_path_factory):
 def test_job_counts_are_the_dags(dry_runs):
     assert number_after(README, r"The default run is (\d+) jobs") == str(dry_run_total(dry_runs["default"]))
     assert number_after(README, r"runs every rule \((\d+) jobs plus `all`\)") == str(dry_run_total(dry_runs["tiny"]))
+
+
+def test_targets_go_before_configfile(dry_runs):
+    """The README's warning: a target after --configfile is read as a config file."""
+    assert "FileNotFoundError" in dry_runs["target_after"]
+    assert re.search(r"^q1_verify\s+1\ntotal\s+1$", dry_runs["target_first"], re.M)  # that job alone
+    for page in (README, REPO / "docs" / "running.md"):
+        states(page, "tries to read the target as YAML")
+        states(page, "`FileNotFoundError`")
 
 
 def test_quoted_config_errors_are_what_the_checks_print(dry_runs, tmp_path, monkeypatch):
