@@ -20,6 +20,7 @@ from conftest import REPO, SNAKEMAKE, copy_workflow, load_default_config, write_
 from hw2repro import config_checks, config_files
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
+from hw2repro.q3 import features
 
 README = REPO / "README.md"
 PAGES = sorted(
@@ -159,6 +160,20 @@ def test_package_facts_on_the_questions_page():
     states(page, f"{' / '.join(map(str, counts))} images of classes 0–3 (**{sum(counts)} images**)")
     split = config_checks.q3_split_sizes(load_default_config()["data"]["ljspeech"]["expected_rows"])
     states(page, "75/5/20 (" + " / ".join(f"{split[s]:,}" for s in ("train", "val", "test")) + " for the real data)")
+    states(page, f"written {features.CHUNK_CLIPS} clips at a time")
+    default, paper = load_default_config()["q3"], yaml.safe_load(text(REPO / "config" / "paper.yaml"))["q3"]
+    states(
+        page,
+        f"at most {default['features']['n_frames']} frames) and trains with batch {default['batch_size']} "
+        f"instead of the homework's {paper['batch_size']}",
+    )
+    states(page, f"{paper['epochs']} epochs are too few updates")
+    states(page, f"(batch {paper['batch_size']}, {paper['features']['n_frames']:,} frames, real LJ Speech)")
+    states(page, f"the homework's encoder ({default['encoder_layers']} blocks)")
+    states(
+        page,
+        f"cuts them to {default['text_len'] - 2} characters and maps anything outside its {default['n_vocab']} symbols",
+    )
 
 
 # ---- times and sizes from bench/results ---------------------------------------------------------------
@@ -207,12 +222,21 @@ def test_paper_run_page_is_the_benchmarks():
     batch64 = figure("memory", "q3_train peak RssAnon at the paper's batch 64, 96 clips")
     states(page, f"{batch64:,} MB at the paper's batch 64")
 
+    data = load_default_config()["data"]
+    states(page, f"`downloads/octmnist.npz` ({data['octmnist']['size'] / 1e6:.0f} MB, kept)")
+    states(page, f"the {data['ljspeech']['size'] / 1e9:.2f} GB archive while extracting")
+    states(page, f"with `--cores {cfg_threads()}` (the paper config's {cfg_threads()} threads per training job)")
+
     # the feature cache's size follows from the data and the config: clips x frames x mel bands x 4 bytes
     cfg = yaml.safe_load(text(REPO / "config" / "paper.yaml"))
     rows = load_default_config()["data"]["ljspeech"]["expected_rows"]
     n_frames = cfg["q3"]["features"]["n_frames"]
     assert cfg["q3"]["features"].get("dtype", "float32") == "float32"
     states(page, f"{rows * n_frames * 80 * 4 / 1e9:.1f} GB in float32")
+
+
+def cfg_threads() -> int:
+    return yaml.safe_load(text(REPO / "config" / "paper.yaml"))["q3"]["threads"]
 
 
 def test_benchmarks_page_targets_are_the_benchmarks():
