@@ -246,6 +246,20 @@ def test_benchmarks_page_targets_are_the_benchmarks():
     states(page, f"| {round(two)} s ({minutes(two)})")
     speedup = figure("pipeline", "parallel speed-up --cores 2 / --cores 1, default config")
     states(page, f"{round(one):,} s with `--cores 1`: {speedup:.2f}×")
+    noop = sorted(
+        [
+            figure("noop", "no-op snakemake -n (/tmp/run3)"),
+            figure("pipeline", "no-op snakemake -n (finished run, default config)"),
+        ]
+    )
+    dag = yaml.safe_load((BENCH / "dag.json").read_text())["figures"][0]
+    assert dag["figure"].startswith("DAG build, paper grid")
+    paper_jobs = dag["note"].split(" jobs")[0]
+    states(
+        page,
+        f"{noop[0]:.1f}–{noop[1]:.1f} s on finished default runs "
+        f"(DAG of the paper grid, {paper_jobs} jobs: {dag['value']:.1f} s)",
+    )
     loop = figure("q2-loop", "Q2 loop speed-up over homework-style")
     states(
         page,
