@@ -190,7 +190,7 @@ def minutes(seconds: float) -> str:
 
 
 def test_readme_pipeline_time_is_the_benchmarks():
-    states(README, f"it took {minutes(figure('pipeline', 'pipeline wall time --cores 2, default config'))}")
+    states(README, f"measured {minutes(figure('pipeline', 'pipeline wall time --cores 2, default config'))}")
 
 
 def test_paper_run_page_is_the_benchmarks():
