@@ -15,20 +15,24 @@ CONFIG_ARGS := $(if $(CONFIG),--configfile $(CONFIG))
 .PHONY: install run test test-slurm bench bench-quick lint format docs dry-run report compare clean help check-config
 
 help:
+	@echo "Outputs go under the config's output root: results/ by default (results-paper/ for config/paper.yaml)."
 	@echo "make install   create .venv and install the pinned dependencies"
-	@echo "make run       install, then run the default pipeline (snakemake --cores $(CORES))"
+	@echo "make run       install, then run the default pipeline (snakemake --cores $(strip $(CORES))); report: results/report/index.html"
 	@echo "make run CONFIG=my.yaml  the same with your settings (the file is checked first)"
+	@echo "make dry-run   what would run, and why (snakemake -n; CONFIG=my.yaml too)"
 	@echo "make check-config CONFIG=my.yaml  say where a config file fails to parse (file, line, column)"
-	@echo "make test      install, then run the test suite (unit + real Snakemake runs)"
+	@echo "make test      install, then run the test suite (unit + real Snakemake runs of config/tiny.yaml)"
+	@echo "make test-fast the unit tests, no pipeline runs"
 	@echo "make test-slurm  the tiny pipeline on a real one-node SLURM started here (root, apt-get)"
-	@echo "make bench     benchmarks -> bench/results/summary.md (the pipeline section: ~30 min)"
+	@echo "make bench     benchmarks -> bench/results/*.json and bench/results/summary.md (the pipeline section: ~30 min)"
 	@echo "make bench-quick  the same at small sizes (about 5 min)"
 	@echo "make lint      ruff (lint + format check), snakefmt --check, snakemake --lint"
-	@echo "make report    snakemake --report $(RESULTS)/snakemake_report.html (after a run; CONFIGFILE=, RESULTS=)"
-	@echo "make compare A=results B=results-paper  reproduction diff of two result roots -> $(OUT)/compare.{md,html,csv}"
 	@echo "make format    apply ruff format and snakefmt"
+	@echo "make report    snakemake --report -> $(RESULTS)/snakemake_report.html (after a run; CONFIGFILE=, RESULTS=)"
+	@echo "make compare A=results B=results-paper  reproduction diff of two result roots -> $(OUT)/compare.{md,html,csv}"
 	@echo "make docs      regenerate config/README.md from config/config.yaml"
-	@echo "make clean     remove results/ and .snakemake/ (keeps .venv and the benchmark records in bench/results/; not results-paper/)"
+	@echo "make clean     remove results/ and .snakemake/ (keeps .venv, bench/results/ and results-*/ roots)"
+	@echo "make help      this list"
 
 install: $(STAMP)
 
