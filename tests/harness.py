@@ -12,7 +12,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "report", "envs")
+# bench/results: the measured rates the rules derive their resources from (hw2repro/resources.py)
+WORKFLOW_FILES = ("Snakefile", "workflow", "config", "report", "envs", "bench/results")
 
 
 def copy_workflow(dest: Path, src: Path = REPO) -> Path:
