@@ -62,13 +62,14 @@ test-slurm: install
 
 # Benchmarks (not part of `make test`): bench/results/<section>.json and bench/results/summary.md (tracked).
 # The pipeline section runs the default pipeline twice from scratch (--cores 1, --cores 2): ~30 min.
-# Sections: BENCH_ARGS="--only q2-loop,noop,dag,q3,pipeline"
+# Sections: BENCH_ARGS="--only q2-loop,noop,dag,q3,memory,pipeline,paper-scale"; a reduced
+# paper-scale check: BENCH_ARGS="--only paper-scale --scale 0.02"
 bench: install
-	$(BIN)/python bench/run_benchmarks.py $(BENCH_ARGS)
+	PYTHONPATH=workflow $(BIN)/python -m bench $(BENCH_ARGS)
 
 # Small sizes and a reduced pipeline config: about 5 minutes.
 bench-quick: install
-	$(BIN)/python bench/run_benchmarks.py --quick $(BENCH_ARGS)
+	PYTHONPATH=workflow $(BIN)/python -m bench --quick $(BENCH_ARGS)
 
 # Python: ruff (rules and format in pyproject.toml); Snakemake files: snakefmt (line length as ruff) and --lint.
 SMK := Snakefile $(wildcard workflow/rules/*.smk)
