@@ -129,7 +129,8 @@ def clip_seconds(config: dict) -> float:
     if lj["source"] != "synthetic":
         return LJ_MEAN_CLIP_S
     s = lj["synthetic"]
-    return s["max_chars"] * SPEECH_S_PER_CHAR + 2 * max(s["silence_s"])
+    spoken = s["max_chars"] * SPEECH_S_PER_CHAR + 2 * max(s["silence_s"])
+    return max(spoken, s["length_s"][3]) if s.get("length_s") else spoken
 
 
 # ---- per job: {"mem_mb", "runtime", "disk_mb"} --------------------------------------------------
