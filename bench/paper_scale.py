@@ -215,6 +215,8 @@ def bench_paper_scale(scale: float = 1.0, keep: Optional[Path] = None, log=print
         "scale": scale,
         "machine": info,
         "sizes": {
+            "n_frames": cfg["q3"]["features"]["n_frames"],
+            "q3_batch": cfg["q3"]["batch_size"],
             "octmnist": resources.oct_sizes(cfg),
             "ljspeech_clips": resources.lj_rows(cfg),
             "q3_splits": resources.q3_split_rows(cfg),

@@ -84,6 +84,27 @@ def test_q3_train_runtime_scales_with_the_work(rates):
     }
 
 
+def fake_paper_scale(tmp_path, scale: float, q3_rate: float, peak_mb: float):
+    """bench/results with a paper-scale record of one slow, large q3_train job."""
+    shutil.copytree(BENCH, tmp_path / "results")
+    job = {"rule": "q3_train", "wildcards": {"decoder": "lstm"}, "peak_rss_mb": peak_mb}
+    job["throughput"] = {"value": q3_rate, "unit": "training samples/s"}
+    record = {"scale": scale, "sizes": {"n_frames": 2754, "q3_batch": 64}, "jobs": [job]}
+    (tmp_path / "results" / "paper-scale.json").write_text(json.dumps(record))
+    return R.load_rates(tmp_path / "results")
+
+
+def test_a_full_size_record_lowers_the_rates_and_a_reduced_one_does_not(rates, tmp_path):
+    cfg = merged("paper.yaml")
+    before = R.q3_train(cfg, rates, decoder="lstm")
+    slower = R.q3_train(cfg, fake_paper_scale(tmp_path / "a", 1.0, 0.5, 20_000), decoder="lstm")
+    assert slower["runtime"] > 3 * before["runtime"] and slower["mem_mb"] >= R.MEM_MARGIN * 20_000
+    assert R.q3_train(cfg, rates, decoder="transformer") == R.q3_train(
+        cfg, fake_paper_scale(tmp_path / "b", 1.0, 0.5, 100), decoder="transformer"
+    )  # other decoder, smaller peak: unchanged
+    assert R.q3_train(cfg, fake_paper_scale(tmp_path / "c", 0.02, 0.5, 20_000), decoder="lstm") == before
+
+
 def test_ljspeech_download_disk_holds_the_archive_and_its_extraction(rates):
     cfg = merged("paper.yaml")
     assert cfg["data"]["ljspeech"]["source"] == "download"
@@ -125,9 +146,19 @@ def test_paper_resources_cover_the_measured_peaks_and_times_with_the_margin(rate
         for measured in json.loads(paper_scale.read_text())["jobs"]:
             if measured.get("scale", 1.0) != 1.0:
                 continue  # a reduced-scale check run says nothing about the paper's sizes
-            declared = [v for k, v in jobs.items() if k.split("[")[0] == measured["rule"]]
+            rule = measured["rule"]
+            wildcards = ",".join(measured["wildcards"].values())
+            declared = [jobs[f"{rule}[{wildcards}]" if wildcards else rule]]
             assert all(d["mem_mb"] >= R.MEM_MARGIN * measured["peak_rss_mb"] for d in declared), measured
             assert all(d["disk_mb"] >= measured["disk_written_mb"] for d in declared), measured
+            # time: the paper's work at the measured pace (the data jobs download there: not comparable)
+            paper_seconds = {
+                "q3_features": measured["wall_s"],  # each split in full
+                "q2_train": measured["wall_s"] * cfg["q2"]["epochs"],  # one epoch measured
+                "q3_train": cfg["q3"]["epochs"] * rows["train"] / measured["throughput"]["value"],
+            }.get(rule)
+            if paper_seconds is not None:
+                assert all(d["runtime"] * 60 >= R.TIME_MARGIN * paper_seconds for d in declared), measured
 
 
 # ---- the profiles: a dry run at attempt 1 and at attempt 2 ----------------------------------------

@@ -61,7 +61,8 @@ class Rates:
 
 
 def load_rates(bench_results: Path) -> Rates:
-    """The rates from ``bench/results/{q2-loop,q3,memory}.json``."""
+    """The rates from ``bench/results/{q2-loop,q3,memory}.json``, and ``paper-scale.json`` when
+    it holds a full-size measurement (``with_paper_scale``)."""
     records = {}
     for section in ("q2-loop", "q3", "memory"):
         path = Path(bench_results) / f"{section}.json"
@@ -71,7 +72,7 @@ def load_rates(bench_results: Path) -> Rates:
             raise ValueError(f"{path}: cannot read the measured rates ({exc}); restore it from git") from exc
     q3, mem = records["q3"], records["memory"]
     runs = [*mem["runs"], mem["paper_batch"]]
-    return Rates(
+    rates = Rates(
         q2_train_samples_per_s=records["q2-loop"]["samples_per_s_best"]["pipeline"],
         q3_features_clips_per_s={f["n_frames"]: f["clips_per_s"] for f in q3["features"]},
         q3_train_samples_per_s={(m["decoder"], m["n_frames"]): m["train_samples_per_s"] for m in q3["models"]},
@@ -79,6 +80,31 @@ def load_rates(bench_results: Path) -> Rates:
         q3_train_peaks_mb=[(r["batch"], r["n_frames"], MIB * r["q3_train_rss_anon_peak_mb"]) for r in runs],
         q3_features_peak_mb=MIB * max(v for r in runs for v in r["q3_features_max_rss_mb"].values()),
     )
+    paper_scale = Path(bench_results) / "paper-scale.json"
+    return with_paper_scale(rates, json.loads(paper_scale.read_text())) if paper_scale.is_file() else rates
+
+
+def with_paper_scale(rates: Rates, record: dict) -> Rates:
+    """The rates, each lowered (peaks raised) to what the full-size paper-scale record measured: its
+    jobs ran at the paper's batch and sizes, where per-sample rates may differ from the small
+    benchmarks'. A reduced-scale check run (scale < 1) changes nothing."""
+    if record.get("scale") != 1.0:
+        return rates
+    n_frames, batch = record["sizes"]["n_frames"], record["sizes"]["q3_batch"]
+    train, feats = dict(rates.q3_train_samples_per_s), dict(rates.q3_features_clips_per_s)
+    q2, peaks, feature_peak = rates.q2_train_samples_per_s, list(rates.q3_train_peaks_mb), rates.q3_features_peak_mb
+    for job in record["jobs"]:
+        rate = job["throughput"]["value"]
+        if job["rule"] == "q3_train":
+            key = (job["wildcards"]["decoder"], n_frames)
+            train[key] = min(train.get(key, rate), rate)
+            peaks.append((batch, n_frames, job["peak_rss_mb"]))
+        elif job["rule"] == "q3_features":
+            feats[n_frames] = min(feats.get(n_frames, rate), rate)
+            feature_peak = max(feature_peak, job["peak_rss_mb"])
+        elif job["rule"] == "q2_train":
+            q2 = min(q2, rate)
+    return Rates(q2, feats, train, rates.q3_decode_samples_per_s, peaks, feature_peak)
 
 
 def rate_at(points: dict[int, float], n_frames: int) -> float:
