@@ -12,7 +12,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check --no-input -q
 CONFIG ?=
 CONFIG_ARGS := $(if $(CONFIG),--configfile $(CONFIG))
 
-.PHONY: install run test test-slurm bench bench-quick lint format docs dry-run report compare clean help check-config
+.PHONY: install run test test-slurm bench bench-quick gpu-check lint format docs dry-run report compare clean help check-config
 
 help:
 	@echo "Outputs go under the config's output root: results/ by default (results-paper/ for config/paper.yaml)."
@@ -26,6 +26,7 @@ help:
 	@echo "make test-slurm  the tiny pipeline on a real one-node SLURM started here (root, apt-get)"
 	@echo "make bench     benchmarks -> bench/results/*.json and bench/results/summary.md (the pipeline section: ~30 min)"
 	@echo "make bench-quick  the same at small sizes (about 5 min)"
+	@echo "make gpu-check  on a CUDA machine: tiny Q2/Q3 training on GPU vs CPU, paper-size throughput (< 8 min)"
 	@echo "make lint      ruff (lint + format check), snakefmt --check, snakemake --lint"
 	@echo "make format    apply ruff format and snakefmt"
 	@echo "make report    snakemake --report -> $(RESULTS)/snakemake_report.html (after a run; CONFIGFILE=, RESULTS=)"
@@ -66,13 +67,20 @@ test-slurm: install
 
 # Benchmarks (not part of `make test`): bench/results/<section>.json and bench/results/summary.md (tracked).
 # The pipeline section runs the default pipeline twice from scratch (--cores 1, --cores 2): ~30 min.
-# Sections: BENCH_ARGS="--only q2-loop,noop,dag,q3,pipeline"
+# Sections: BENCH_ARGS="--only q2-loop,noop,dag,q3,memory,pipeline,paper-scale"; a reduced
+# paper-scale check: BENCH_ARGS="--only paper-scale --scale 0.02"
 bench: install
-	$(BIN)/python bench/run_benchmarks.py $(BENCH_ARGS)
+	PYTHONPATH=workflow $(BIN)/python -m bench $(BENCH_ARGS)
 
 # Small sizes and a reduced pipeline config: about 5 minutes.
 bench-quick: install
-	$(BIN)/python bench/run_benchmarks.py --quick $(BENCH_ARGS)
+	PYTHONPATH=workflow $(BIN)/python -m bench --quick $(BENCH_ARGS)
+
+# The first thing to run where a GPU is lent (bench/gpu_check.py): the tiny config's Q2 and Q3
+# training on the GPU and on the CPU, compared within stated tolerances, throughput at the paper's
+# sizes, one record in bench/results/gpu-check.json; under 8 minutes. Without CUDA: one line, exit 0.
+gpu-check: install
+	PYTHONPATH=workflow timeout 480 $(BIN)/python -m bench.gpu_check
 
 # Python: ruff (rules and format in pyproject.toml); Snakemake files: snakefmt (line length as ruff) and --lint.
 SMK := Snakefile $(wildcard workflow/rules/*.smk)

@@ -29,7 +29,9 @@ from typing import Optional
 
 import psutil  # a dependency of Snakemake
 
-from harness import copy_workflow, snakemake_cmd
+from hw2repro.workspace import copy_workflow, snakemake_cmd
+
+from .common import figure, machine_info
 
 SIZES = (256, 512, 1024)
 QUICK_SIZES = (64, 128, 256)
@@ -199,13 +201,11 @@ def measure_size(base: Path, n_clips: int, n_frames: int, log=print, timeout: fl
     return out
 
 
-def bench_memory(
-    quick: bool = False, sizes=None, keep: Optional[Path] = None, log=print, machine_info=None, figure=None
-) -> dict:
+def bench_memory(quick: bool = False, sizes=None, keep: Optional[Path] = None, log=print) -> dict:
     """Every size in a fresh workflow copy, one after the other (one core each, nothing beside)."""
     sizes = tuple(sizes or (QUICK_SIZES if quick else SIZES))
     base = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="hw2bench_memory_"))
-    info = machine_info(threads=1) if machine_info else {}
+    info = machine_info(threads=1)
     try:
         runs = [measure_size(base, n, N_FRAMES, log=log) for n in sizes]
         # at least one full batch of 64 training clips (96 clips split 75/5/20 give 72)

@@ -1,36 +1,6 @@
-"""The test harness, shared with the benchmark suite: what a run of the workflow needs, how
-Snakemake is called, and the tiny config."""
+"""The test harness: what a run of the workflow needs, how Snakemake is called, and the tiny
+config. It lives in hw2repro.workspace, where the benchmark suite (bench/) imports it too."""
 
-from __future__ import annotations
+from hw2repro.workspace import REPO, WORKFLOW_FILES, copy_workflow, snakemake_cmd, tiny_config
 
-import shutil
-import sys
-from pathlib import Path
-
-import yaml
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "report", "envs")
-
-
-def copy_workflow(dest: Path, src: Path = REPO) -> Path:
-    """The parts of the repository a run needs (not results/, .snakemake/ or .venv)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        s = src / name
-        if s.is_dir():
-            shutil.copytree(s, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(s, dest / name)
-    return dest
-
-
-def snakemake_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", *args]
-
-
-def tiny_config() -> dict:
-    """The reduced config of the test suite (config/tiny.yaml): every rule runs, in a minute or two."""
-    return yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
+__all__ = ["REPO", "WORKFLOW_FILES", "copy_workflow", "snakemake_cmd", "tiny_config"]

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-import benchmarks
+from bench import common, q2_loop, snakemake_runs, summary
 from conftest import make_octmnist_arrays
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
@@ -26,7 +26,7 @@ def hand_macs(pooling):
 @pytest.mark.parametrize("pooling", ["max", "none"])
 def test_cnn_flops_per_sample_match_hand_count(pooling):
     macs = hand_macs(pooling)
-    out = benchmarks.training_flops_per_sample(cnn.build(pooling, 0.7))
+    out = q2_loop.training_flops_per_sample(cnn.build(pooling, 0.7))
     assert [r["macs"] for r in out["layers"]] == macs
     assert out["forward_flops"] == 2 * sum(macs)
     # forward + weight gradients + input gradients of every layer but the first
@@ -42,28 +42,27 @@ def test_cnn_flops_agree_with_torch_flop_counter():
     x = torch.rand(4, 784)
     with FlopCounterMode(display=False) as fc:
         model(x).sum().backward()
-    assert fc.get_total_flops() == 4 * benchmarks.training_flops_per_sample(model)["training_flops"]
+    assert fc.get_total_flops() == 4 * q2_loop.training_flops_per_sample(model)["training_flops"]
 
 
 def test_homework_loop_and_pipeline_loop_agree_bit_for_bit():
     arrays = make_octmnist_arrays(n_train=40, n_val=16, test_counts=(4, 4, 4, 4))
     data = octmnist.load_oct_data(arrays)
     settings = Q2Settings("max", 0.05, 3, epochs=2)
-    _, a = benchmarks._timed(benchmarks.homework_loop, 3, settings, data)
-    _, b = benchmarks._timed(benchmarks.pipeline_loop, 3, settings, data)
-    check = benchmarks.same_results(a, b)
+    _, a = q2_loop._timed(q2_loop.homework_loop, 3, settings, data)
+    _, b = q2_loop._timed(q2_loop.pipeline_loop, 3, settings, data)
+    check = q2_loop.same_results(a, b)
     assert check["identical"], check
-    _, c = benchmarks._timed(benchmarks.pipeline_loop, 4, settings, data)  # another seed differs
-    assert not benchmarks.same_results(a, c)["weights_identical"]
+    _, c = q2_loop._timed(q2_loop.pipeline_loop, 4, settings, data)  # another seed differs
+    assert not q2_loop.same_results(a, c)["weights_identical"]
 
 
 def test_parse_job_count():
-    assert (
-        benchmarks.parse_job_count("Building DAG of jobs...\nNothing to be done (all requested files are present") == 0
-    )
+    nothing = "Building DAG of jobs...\nNothing to be done (all requested files are present"
+    assert snakemake_runs.parse_job_count(nothing) == 0
     stats = "Job stats:\njob        count\n-------  -------\nall          1\nq2_train    30\ntotal       31\n"
-    assert benchmarks.parse_job_count(stats) == 31
-    assert benchmarks.parse_job_count("no table here") is None
+    assert snakemake_runs.parse_job_count(stats) == 31
+    assert snakemake_runs.parse_job_count("no table here") is None
 
 
 def test_summary_table_from_section_files(tmp_path):
@@ -78,11 +77,11 @@ def test_summary_table_from_section_files(tmp_path):
         "loadavg_start": [1.0, 1, 1],
         "loadavg_end": [2.0, 2, 2],
     }
-    fig = benchmarks.figure("no-op snakemake -n", 1.25, "s", "< 3 s", True, "median")
+    fig = common.figure("no-op snakemake -n", 1.25, "s", "< 3 s", True, "median")
     (tmp_path / "noop.json").write_text(
         json.dumps({"section": "noop", "quick": False, "machine": machine, "figures": [fig]})
     )
     (tmp_path / "other.json").write_text("{}")  # not a section: ignored
-    text = benchmarks.write_summary(tmp_path).read_text()
+    text = summary.write_summary(tmp_path).read_text()
     assert "| noop | no-op snakemake -n | 1.25 s | < 3 s | yes | median |" in text
     assert "1.00 → 2.00" in text

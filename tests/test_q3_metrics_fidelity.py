@@ -1,7 +1,9 @@
 """Q3's reported numbers, bit for bit against the homework's own way of computing them.
 
 The homework scores each (target, prediction) pair with ``textdistance`` (which, with rapidfuzz
-installed, answers Damerau–Levenshtein with rapidfuzz's OSA) and averages with ``sum(v) / len(v)``.
+installed, answers Damerau–Levenshtein with rapidfuzz's OSA). Its Trainer sums each batch's
+scores from 0, adds the batch totals and divides by the number of clips; the loss is
+``sum(v) / len(v)`` over the batch means.
 Every comparison here is ``==`` on floats, never approx.
 """
 
@@ -35,11 +37,31 @@ def homework_scores(target, prediction) -> dict[str, float]:
     }
 
 
-def homework_mean(values) -> float:
-    """``sum(v) / len(v)`` as the homework's Python (< 3.12) summed: left to right."""
+def homework_sum(values) -> float:
+    """``sum(v)`` as the homework's Python (< 3.12) summed: from 0, left to right."""
     if sys.version_info < (3, 12):
-        return sum(values) / len(values)
-    return functools.reduce(operator.add, values, 0) / len(values)
+        return sum(values)
+    return functools.reduce(operator.add, values, 0)
+
+
+def homework_mean(values) -> float:
+    """``sum(v) / len(v)``: the homework's loss, a mean of batch means."""
+    return homework_sum(values) / len(values)
+
+
+def homework_batched_mean(batches) -> float:
+    """The Trainer's similarity mean: each batch's scores summed, the totals summed, / clips."""
+    return homework_sum([homework_sum(b) for b in batches]) / sum(len(b) for b in batches)
+
+
+def one_pass_mean(batches) -> float:
+    """The order the pipeline used before: all clips' scores in one left-to-right pass."""
+    flat = [v for b in batches for v in b]
+    return homework_sum(flat) / len(flat)
+
+
+def split_batches(values, batch):
+    return [values[i : i + batch] for i in range(0, len(values), batch)]
 
 
 def random_pairs(n: int, seed: int) -> list[tuple[list[int], list[int]]]:
@@ -137,6 +159,22 @@ def test_mean_is_sum_over_len(n):
     assert M.homework_mean(values) == homework_mean(values)
 
 
+@pytest.mark.parametrize("n_clips, batch", [(7, 8), (2620, 64), (2620, 16), (100, 3)])
+def test_batched_mean_is_the_trainers(n_clips, batch):
+    """2,620 test clips in batches of 64 or 16 (41 or 164 batches), as at the paper's size."""
+    values = np.random.default_rng(n_clips + batch).uniform(0.0, 1.0, n_clips).tolist()
+    batches = split_batches(values, batch)
+    totals = [M.left_sum(b) for b in batches]
+    assert M.batched_mean(totals, n_clips) == homework_batched_mean(batches)
+
+
+def test_batched_mean_differs_from_one_pass_where_it_matters():
+    """Guard that the test above can tell the Trainer's order from one pass over all clips."""
+    rng = np.random.default_rng(1)
+    draws = [split_batches(rng.uniform(0.0, 1.0, 2620).tolist(), 64) for _ in range(20)]
+    assert any(homework_batched_mean(b) != one_pass_mean(b) for b in draws)
+
+
 def test_mean_differs_from_np_mean_where_it_matters():
     """Guard that the test above can tell the two apart at the homework's batch counts."""
     rng = np.random.default_rng(0)
@@ -145,12 +183,13 @@ def test_mean_differs_from_np_mean_where_it_matters():
 
 
 def test_evaluate_reports_the_homework_numbers_bit_for_bit():
-    """The evaluation loop end to end: loss mean of batch means, similarities per sample."""
+    """The evaluation loop end to end over 41 batches: loss mean of batch means, similarities
+    summed per batch, then over batches, divided by the number of clips."""
     torch.manual_seed(0)
     cfg = AM.ModelConfig(decoder="transformer", n_mels=8, n_frames=12, hidden_dim=16, n_heads=2, feed_forward_dim=32)
     model = AM.build_model(cfg).eval()
     gen = torch.Generator().manual_seed(1)
-    n, batch = 82, 2  # 41 batches, as the homework's validation
+    n, batch = 205, 5  # 41 batches, as the homework's validation
     audio = torch.randn(n, 8, 12, generator=gen)
     tokens = torch.randint(3, N_VOCAB, (n, 99), generator=gen)
     tokens[:, 0] = S
@@ -164,16 +203,15 @@ def test_evaluate_reports_the_homework_numbers_bit_for_bit():
         for (a, t), start in zip(loader, range(0, n, batch)):
             logits = model(a, t[:, :-1])
             losses.append(torch.nn.functional.cross_entropy(logits, t[:, 1:], label_smoothing=0.1).item())
+            batch_scores = {k: [] for k in M.SIMILARITIES}
             for target, pred in zip(t.tolist(), ours["predictions"][start : start + batch]):
                 for k, v in homework_scores(target, pred).items():
-                    scores[k].append(v)
+                    batch_scores[k].append(v)
+            for k, v in batch_scores.items():
+                scores[k].append(v)
     assert len(losses) == 41
     assert ours["loss"] == homework_mean(losses)
     for k in M.SIMILARITIES:
-        assert ours[k] == homework_mean(scores[k]), k
-
-    # the draw tells the homework's order apart from summing per batch first (the old code)
-    def per_batch_first(v):
-        return functools.reduce(operator.add, [sum(v[i : i + batch]) for i in range(0, n, batch)], 0.0) / n
-
-    assert any(per_batch_first(scores[k]) != ours[k] for k in M.SIMILARITIES)
+        assert ours[k] == homework_batched_mean(scores[k]), k
+    # the draw tells the Trainer's order apart from one pass over all clips (the old code)
+    assert any(one_pass_mean(scores[k]) != ours[k] for k in M.SIMILARITIES)

@@ -363,4 +363,4 @@ def test_plugin_renders_the_gpu_request_as_sbatch_flags():
     }
     call = get_submit_command(job, params) + set_gres_string(job)
     assert " --gpus=1" in call and " --cpus-per-gpu=2" in call and " -p gpu" in call, call
-    assert "--cpus-per-task" not in call and "-t 60" in call, call
+    assert "--cpus-per-task" not in call and "-t 120" in call, call  # the rule's runtime: the profile leaves it

@@ -18,6 +18,7 @@ REPO_DIR = WORKFLOW_DIR.parent
 # editable install of another one): it goes first on the path, here and in every job's environment.
 sys.path.insert(0, str(WORKFLOW_DIR))
 from hw2repro import code_identity, config_checks, labels  # noqa: E402 (needs the path above)
+from hw2repro import resources as job_resources  # noqa: E402
 
 code_identity.put_first_on_job_path()
 
@@ -192,14 +193,6 @@ def q3_split_rows(split):
     return {"train": train_end, "val": val_end - train_end, "test": n - val_end}[split]
 
 
-def q3_features_mem_mb(wildcards):
-    """Flat in the split's size: features are streamed to disk 64 clips at a time (56 MB at the
-    paper's 2,754 frames in float32); the rest is Python, torch and the split's tokens and texts."""
-    bytes_per_value = 2 if Q3_FEAT["dtype"] == "float16" else 4
-    chunk_mb = 64 * 80 * Q3_FEAT["n_frames"] * bytes_per_value / 2**20
-    return int(2 * chunk_mb) + 1000
-
-
 Q3 = config["q3"]
 Q3_DIR = f"{RESULTS}/q3"
 Q3_RUN = f"{Q3_DIR}/runs/{{decoder}}_seed{{seed}}"
@@ -234,18 +227,6 @@ def q3_train_settings(wildcards):
     return {k: v for k, v in Q3.items() if k not in Q3_NOT_TRAINING}
 
 
-def q3_train_mem_mb(wildcards, attempt):
-    """Activations grow with batch x frames^2 (encoder self-attention): 5.8 GB measured at the
-    homework size (batch 64, 2,754 frames) on CPU, ~1.2 GB at 400 frames. Config can override.
-    Like q2_train, a retried job (--retries) asks for more on each attempt."""
-    if Q3["train_mem_mb"]:
-        return Q3["train_mem_mb"] * attempt
-    n_frames = Q3_FEAT["n_frames"]
-    t = (n_frames + 1) // 2
-    attention_mb = Q3["batch_size"] * Q3["n_heads"] * t * t * 4 / 2**20
-    return int(1500 + 5 * attention_mb) * attempt
-
-
 def q3_final_outputs():
     runs = [
         f"{q3_run(d, s)}/{name}"
@@ -265,3 +246,12 @@ def q3_run_plots():
     return [
         f"{Q3_FIG}/{d}_seed{s}/{name}.{ext}" for d, s in Q3_RUNS for name in Q3_ORIGINAL_PLOTS for ext in ("pdf", "png")
     ]
+
+
+# mem_mb, runtime (minutes) and disk_mb of the heavy jobs: hw2repro.resources, from the config and
+# the rates measured by `make bench` (bench/results), growing with the attempt.
+RATES = job_resources.load_rates(REPO_DIR / "bench" / "results")
+
+
+def estimated(job, key):
+    return job_resources.resource(job, key, config, RATES)

@@ -17,8 +17,9 @@ rule octmnist_data:
         "../../envs/hw2.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=estimated("octmnist_data", "mem_mb"),
+        runtime=estimated("octmnist_data", "runtime"),
+        disk_mb=estimated("octmnist_data", "disk_mb"),
     params:
         octmnist=OCT,
         download_dir=f"{RESULTS}/downloads",
@@ -45,8 +46,9 @@ rule q2_train:
     resources:
         # With --retries N, a job that died (e.g. killed for memory or time on a cluster) gets
         # more of both on its next attempt, and resumes from its last epoch checkpoint.
-        mem_mb=lambda wildcards, attempt: 3000 * attempt,
-        runtime=lambda wildcards, attempt: 120 * attempt,
+        mem_mb=estimated("q2_train", "mem_mb"),
+        runtime=estimated("q2_train", "runtime"),
+        disk_mb=estimated("q2_train", "disk_mb"),
         gpu=Q2["gpu"],
     params:
         # Everything that changes the result is a param, so Snakemake re-runs the job when it changes.

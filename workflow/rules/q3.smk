@@ -36,10 +36,9 @@ rule q3_train:
         "../../envs/hw2.yaml"
     threads: Q3["threads"]
     resources:
-        mem_mb=q3_train_mem_mb,
-        # minutes; ~13 h per decoder on 2 idle CPU cores at the homework size (17.7 s per training
-        # step, 4-6.5 s per greedy-decoded batch of 16), far less on a GPU
-        runtime=lambda wildcards, attempt: Q3["train_runtime"] * attempt,
+        mem_mb=estimated("q3_train", "mem_mb"),
+        runtime=estimated("q3_train", "runtime"),
+        disk_mb=estimated("q3_train", "disk_mb"),
         gpu=Q3["gpu"],
     params:
         settings=q3_train_settings,

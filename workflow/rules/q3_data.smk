@@ -24,9 +24,9 @@ rule ljspeech_data:
         "../../envs/hw2.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        # synthesis: seconds; validating a local copy: a minute; the 2.7 GB download: hours at worst
-        runtime=240 if LJ["source"] == "download" else 20,
+        mem_mb=estimated("ljspeech_data", "mem_mb"),
+        runtime=estimated("ljspeech_data", "runtime"),
+        disk_mb=estimated("ljspeech_data", "disk_mb"),
     params:
         ljspeech=ljspeech_params(),
         data_dir=lambda wildcards, output: str(Path(output.manifest).parent),
@@ -53,8 +53,9 @@ rule q3_features:
         "../../envs/hw2.yaml"
     threads: 1  # per-clip STFTs: one thread is fastest, and splits run in parallel
     resources:
-        mem_mb=q3_features_mem_mb,
-        runtime=lambda wildcards: 60 if LJ["source"] != "synthetic" else 10,
+        mem_mb=estimated("q3_features", "mem_mb"),
+        runtime=estimated("q3_features", "runtime"),
+        disk_mb=estimated("q3_features", "disk_mb"),
     params:
         features={k: Q3_FEAT[k] for k in ("n_frames", "sample_rate_assumed", "dtype")},
     script:

@@ -21,10 +21,11 @@ from .models import SpeechToText, greedy_decode
 def evaluate(
     model: SpeechToText, loader, device: torch.device, label_smoothing: float, keep_predictions: bool = False
 ) -> dict:
-    """Teacher-forced loss (mean of batch means) and mean per-sample similarities."""
+    """Teacher-forced loss (mean of batch means) and mean per-sample similarities, summed per
+    batch first as the homework's Trainer (``metrics.batched_mean``)."""
     model.eval()
     batch_losses: list[float] = []
-    values: dict[str, list[float]] = {k: [] for k in M.SIMILARITIES}
+    batch_totals: dict[str, list[float]] = {k: [] for k in M.SIMILARITIES}
     n = 0
     predictions = []
     examples = []
@@ -38,15 +39,16 @@ def evaluate(
         generated = greedy_decode(model, latent=latent).cpu()
         target = tokens.cpu()
         for k, v in M.batch_similarities(target, generated).items():
-            values[k].extend(v)
+            batch_totals[k].append(M.left_sum(v))
         n += target.shape[0]
         if keep_predictions:
             predictions.extend(generated.tolist())
         if len(examples) < 2:
             examples.extend(zip(target.tolist()[: 2 - len(examples)], generated.tolist()))
-    # the homework's sum(v) / len(v), over batch losses and over samples (not np.mean)
+    # the homework's sums, left to right (not np.mean): loss over batch means, similarities
+    # over batch totals divided by the number of clips
     out = {"loss": M.homework_mean(batch_losses), "n": n, "examples": examples}
-    out.update({k: M.homework_mean(v) for k, v in values.items()})
+    out.update({k: M.batched_mean(v, n) for k, v in batch_totals.items()})
     if keep_predictions:
         out["predictions"] = predictions
     return out

@@ -2,12 +2,13 @@
 
 The target is cut after its first `>` (inclusive); the prediction is cut after its first `>`, and
 when it has none its *last* position is overwritten with `>`. Each similarity is computed per
-sample, then averaged over samples.
+sample; the reported mean is the homework Trainer's: each batch's scores summed from 0, the batch
+totals summed, divided by the number of clips (``batched_mean``).
 
 Bit for bit as the homework: its similarities come from ``textdistance``'s
 ``normalized_similarity``, which returns ``1 - (1 - s)`` (not ``s``; differs in the last bit on
-about 1 pair in 4), and its means are ``sum(v) / len(v)``: a left-to-right float sum (Python
-3.10's ``sum``; ``np.mean``'s pairwise sum and Python 3.12's compensated ``sum`` differ).
+about 1 pair in 4), and its sums are left-to-right float sums (Python 3.10's ``sum``;
+``np.mean``'s pairwise sum and Python 3.12's compensated ``sum`` differ).
 """
 
 from __future__ import annotations
@@ -91,12 +92,24 @@ def sequence_similarities(target: Sequence[int], prediction: Sequence[int]) -> d
     return {name: fn(t, p) for name, fn in SIMILARITY_FUNCTIONS.items()}
 
 
-def homework_mean(values: Sequence[float]) -> float:
-    """``sum(values) / len(values)`` summed left to right, as on the homework's Python."""
+def left_sum(values: Sequence[float]) -> float:
+    """``sum(values)`` from 0, left to right, as on the homework's Python (< 3.12)."""
     total = 0.0
     for v in values:
         total += v
-    return total / len(values)
+    return total
+
+
+def homework_mean(values: Sequence[float]) -> float:
+    """``sum(values) / len(values)`` summed left to right (the loss: a mean of batch means)."""
+    return left_sum(values) / len(values)
+
+
+def batched_mean(batch_totals: Sequence[float], n: int) -> float:
+    """The Trainer's similarity mean: per-batch totals (``left_sum`` of each batch's scores)
+    summed, then divided by the number of clips ``n``. Differs in the last bits from one pass
+    over all clips as soon as there is more than one batch."""
+    return left_sum(batch_totals) / n
 
 
 def batch_similarities(targets, predictions) -> dict[str, list[float]]:
@@ -111,5 +124,5 @@ def batch_similarities(targets, predictions) -> dict[str, list[float]]:
 
 
 def mean_similarities(targets, predictions) -> dict[str, float]:
-    """Per-sample similarities averaged over samples."""
+    """Per-sample similarities averaged over samples (one batch)."""
     return {k: homework_mean(v) for k, v in batch_similarities(targets, predictions).items()}

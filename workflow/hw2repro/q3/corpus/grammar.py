@@ -250,6 +250,9 @@ class CorpusConfig:
     rate: list[int] = field(default_factory=lambda: [160, 220])  # words per minute, eSpeak's scale
     pitch: list[int] = field(default_factory=lambda: [30, 70])  # eSpeak base pitch, 0..100
     silence_s: list[float] = field(default_factory=lambda: [0.05, 0.15])  # before and after the speech
+    # None: clips as long as spoken. [min, mean, sd, max] seconds: each clip is padded with silence
+    # to a length drawn from that normal, truncated to [min, max] (LJ Speech-like: 1.11, 7.3, 2.95, 10.1)
+    length_s: list[float] | None = None
 
     @classmethod
     def from_dict(cls, d: dict | None) -> CorpusConfig:
@@ -281,6 +284,13 @@ class CorpusConfig:
                 raise CorpusError(f"{where}.{key}: expected [min, max] within {lo}..{hi}, got {pair}")
         if not self.voices:
             raise CorpusError(f"{where}.voices: at least one eSpeak NG voice name")
+        if self.length_s is not None:
+            ok = len(self.length_s) == 4 and 0 < self.length_s[0] <= self.length_s[1] <= self.length_s[3] <= 60
+            if not ok or self.length_s[2] < 0:
+                raise CorpusError(
+                    f"{where}.length_s: expected null or [min, mean, sd, max] seconds with "
+                    f"0 < min <= mean <= max <= 60 and sd >= 0, got {self.length_s}"
+                )
 
 
 DEFAULT_VOICES = ("en+m1", "en+m3", "en+m7", "en+f1", "en+f3", "en-us+m2", "en-us+f4", "en-us+klatt4")

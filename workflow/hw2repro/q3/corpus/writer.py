@@ -34,7 +34,7 @@ def plan(cfg: CorpusConfig) -> list[dict]:
     pitches = rng.integers(cfg.pitch[0], cfg.pitch[1] + 1, size=n)
     lead = rng.uniform(cfg.silence_s[0], cfg.silence_s[1], size=n)
     tail = rng.uniform(cfg.silence_s[0], cfg.silence_s[1], size=n)
-    return [
+    clips = [
         {
             "id": clip_id(i),
             "text": raw,
@@ -47,6 +47,23 @@ def plan(cfg: CorpusConfig) -> list[dict]:
         }
         for i, (raw, norm) in enumerate(sentences)
     ]
+    if cfg.length_s is not None:  # its own stream: the draws above stay those of a corpus without it
+        for clip, seconds in zip(clips, target_lengths(cfg.length_s, n, cfg.seed)):
+            clip["target_samples"] = int(round(seconds * SAMPLE_RATE))
+    return clips
+
+
+def target_lengths(length_s: list[float], n: int, seed: int) -> np.ndarray:
+    """``n`` clip lengths in seconds: a normal(mean, sd) truncated to [min, max] by redrawing."""
+    lo, mean, sd, hi = length_s
+    rng = np.random.default_rng([seed, 2])
+    out = rng.normal(mean, sd, n)
+    for _ in range(1000):
+        bad = (out < lo) | (out > hi)
+        if not bad.any():
+            return out
+        out[bad] = rng.normal(mean, sd, int(bad.sum()))
+    return np.clip(out, lo, hi)
 
 
 def write_wav(path: Path, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
@@ -72,9 +89,8 @@ def synthesize(clips: list[dict], wav_dir: Path, log=print) -> tuple[list[int], 
     counts, last, start = [], time.monotonic(), time.monotonic()
     for i, clip in enumerate(clips):
         speech = engine.synth(clip["normalized"], clip["voice"], clip["rate"], clip["pitch"], seed=i)
-        samples = np.concatenate(
-            [np.zeros(clip["lead_samples"], np.int16), speech, np.zeros(clip["tail_samples"], np.int16)]
-        )
+        tail = max(clip["tail_samples"], clip.get("target_samples", 0) - clip["lead_samples"] - speech.size)
+        samples = np.concatenate([np.zeros(clip["lead_samples"], np.int16), speech, np.zeros(tail, np.int16)])
         write_wav(wav_dir / f"{clip['id']}.wav", samples)
         counts.append(int(samples.size))
         if time.monotonic() - last > 5:
@@ -113,7 +129,8 @@ def build(folder: str | os.PathLike, cfg: CorpusConfig | dict, log=print) -> dic
             c["samples"] = n
         summary = {
             "label": "SYNTHETIC speech (eSpeak NG) from a small grammar - not LJ Speech",
-            "settings": asdict(cfg),
+            # length_s only when set: a corpus without it keeps the bytes it always had
+            "settings": {k: v for k, v in asdict(cfg).items() if k != "length_s" or v is not None},
             "vocabulary": vocab,
             "espeak_data": data_path,
         }

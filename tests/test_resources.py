@@ -1,0 +1,209 @@
+"""What the jobs ask a scheduler for: derived from the config and bench/results, covering what was
+measured with the stated margin, and more of it on each attempt under both SLURM profiles."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from snakemake.utils import update_config
+
+from conftest import REPO, SNAKEMAKE, copy_workflow
+from hw2repro import resources as R
+
+BENCH = REPO / "bench" / "results"
+HEAVY = ("octmnist_data", "q2_train", "ljspeech_data", "q3_features", "q3_train")
+
+
+def merged(*names: str) -> dict:
+    """config/config.yaml with the given config files over it, as Snakemake merges them."""
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    for name in names:
+        update_config(cfg, yaml.safe_load((REPO / "config" / name).read_text()))
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def rates():
+    return R.load_rates(BENCH)
+
+
+def record(section: str) -> dict:
+    return json.loads((BENCH / f"{section}.json").read_text())
+
+
+def all_jobs(cfg, rates, attempt=1):
+    out = {
+        "octmnist_data": R.octmnist_data(cfg, rates, attempt),
+        "q2_train": R.q2_train(cfg, rates, attempt),
+        "ljspeech_data": R.ljspeech_data(cfg, rates, attempt),
+    }
+    for split in ("train", "val", "test"):
+        out[f"q3_features[{split}]"] = R.q3_features(cfg, rates, attempt, split=split)
+    for decoder in ("lstm", "transformer"):
+        out[f"q3_train[{decoder}]"] = R.q3_train(cfg, rates, attempt, decoder=decoder)
+    return out
+
+
+def test_rate_at_passes_through_the_measurements_and_never_speeds_up_below_them():
+    points = {400: 40.0, 2754: 2.5}
+    assert R.rate_at(points, 400) == 40.0 and R.rate_at(points, 2754) == pytest.approx(2.5)
+    assert R.rate_at(points, 100) == 40.0  # shorter than measured: the measured rate
+    assert 2.5 < R.rate_at(points, 1000) < 40.0
+    assert R.rate_at(points, 5508) < 2.5  # longer: extrapolated, slower
+
+
+@pytest.mark.parametrize("configs", [(), ("tiny.yaml",), ("paper.yaml",)])
+def test_attempt_two_asks_for_more_memory_and_time(rates, configs):
+    cfg = merged(*configs)
+    first, second = all_jobs(cfg, rates, 1), all_jobs(cfg, rates, 2)
+    for job in first:
+        assert second[job]["mem_mb"] > first[job]["mem_mb"], job
+        assert second[job]["runtime"] > first[job]["runtime"], job
+
+
+def test_q3_train_runtime_scales_with_the_work(rates):
+    tiny = R.q3_train(merged("tiny.yaml"), rates, decoder="lstm")["runtime"]
+    paper = R.q3_train(merged("paper.yaml"), rates, decoder="lstm")["runtime"]
+    assert tiny == R.MIN_RUNTIME  # a minutes-long job asks for the floor, not a day
+    assert paper > 100 * tiny
+    longer = merged("paper.yaml")
+    longer["q3"]["epochs"] *= 2
+    assert R.q3_train(longer, rates, decoder="lstm")["runtime"] == pytest.approx(2 * paper, rel=0.05)
+    fixed = copy.deepcopy(longer)
+    fixed["q3"]["train_runtime"], fixed["q3"]["train_mem_mb"] = 300, 9000  # config overrides
+    assert R.q3_train(fixed, rates, 2, decoder="lstm") | {"disk_mb": 0} == {
+        "runtime": 600,
+        "mem_mb": 18000,
+        "disk_mb": 0,
+    }
+
+
+def fake_paper_scale(tmp_path, scale: float, q3_rate: float, peak_mb: float):
+    """bench/results with a paper-scale record of one slow, large q3_train job."""
+    shutil.copytree(BENCH, tmp_path / "results")
+    job = {"rule": "q3_train", "wildcards": {"decoder": "lstm"}, "peak_rss_mb": peak_mb}
+    job["throughput"] = {"value": q3_rate, "unit": "training samples/s"}
+    record = {"scale": scale, "sizes": {"n_frames": 2754, "q3_batch": 64}, "jobs": [job]}
+    (tmp_path / "results" / "paper-scale.json").write_text(json.dumps(record))
+    return R.load_rates(tmp_path / "results")
+
+
+def test_a_full_size_record_lowers_the_rates_and_a_reduced_one_does_not(rates, tmp_path):
+    cfg = merged("paper.yaml")
+    before = R.q3_train(cfg, rates, decoder="lstm")
+    slower = R.q3_train(cfg, fake_paper_scale(tmp_path / "a", 1.0, 0.5, 20_000), decoder="lstm")
+    assert slower["runtime"] > 3 * before["runtime"] and slower["mem_mb"] >= R.MEM_MARGIN * 20_000
+    assert R.q3_train(cfg, rates, decoder="transformer") == R.q3_train(
+        cfg, fake_paper_scale(tmp_path / "b", 1.0, 0.5, 100), decoder="transformer"
+    )  # other decoder, smaller peak: unchanged
+    assert R.q3_train(cfg, fake_paper_scale(tmp_path / "c", 0.02, 0.5, 20_000), decoder="lstm") == before
+
+
+def test_ljspeech_download_disk_holds_the_archive_and_its_extraction(rates):
+    cfg = merged("paper.yaml")
+    assert cfg["data"]["ljspeech"]["source"] == "download"
+    # 2.75 GB archive, 3.8 GB extracted (13,100 clips, 24 h of 16-bit 22,050 Hz audio)
+    assert R.ljspeech_data(cfg, rates)["disk_mb"] >= R.DISK_MARGIN * (2_750 + 3_800)
+
+
+def test_paper_resources_cover_the_measured_peaks_and_times_with_the_margin(rates):
+    """Read from the records directly (not through load_rates), scaled to the paper's sizes."""
+    cfg = merged("paper.yaml")
+    jobs = all_jobs(cfg, rates)
+    rows = R.q3_split_rows(cfg)
+    mib = 2**20 / 1e6
+    mem = record("memory")
+    batch64 = mem["paper_batch"]
+    assert (batch64["batch"], batch64["n_frames"]) == (cfg["q3"]["batch_size"], cfg["q3"]["features"]["n_frames"])
+    for decoder in ("lstm", "transformer"):
+        assert jobs[f"q3_train[{decoder}]"]["mem_mb"] >= R.MEM_MARGIN * mib * batch64["q3_train_rss_anon_peak_mb"]
+    features_peak = max(v for r in [*mem["runs"], batch64] for v in r["q3_features_max_rss_mb"].values())
+    largest = max(mem["runs"], key=lambda r: r["n_clips"])
+    disk_per_clip_mb = mib * largest["features_disk_mb"] / largest["n_clips"]
+    for split in ("train", "val", "test"):
+        job = jobs[f"q3_features[{split}]"]
+        assert job["mem_mb"] >= R.MEM_MARGIN * mib * features_peak, split
+        assert job["disk_mb"] >= R.DISK_MARGIN * disk_per_clip_mb * rows[split], split
+    q3 = {(m["decoder"], m["shape"]): m for m in record("q3")["models"]}
+    for decoder in ("lstm", "transformer"):
+        m = q3[(decoder, "paper")]
+        seconds = cfg["q3"]["epochs"] * rows["train"] / m["train_samples_per_s"]
+        assert jobs[f"q3_train[{decoder}]"]["runtime"] * 60 >= R.TIME_MARGIN * seconds, decoder
+    features = {f["n_frames"]: f for f in record("q3")["features"]}[cfg["q3"]["features"]["n_frames"]]
+    assert jobs["q3_features[train]"]["runtime"] * 60 >= R.TIME_MARGIN * rows["train"] / features["clips_per_s"]
+    q2 = record("q2-loop")
+    seconds = cfg["q2"]["epochs"] * 97477 / q2["samples_per_s_best"]["pipeline"]
+    assert jobs["q2_train"]["runtime"] * 60 >= R.TIME_MARGIN * seconds
+    # the full-size record, once measured (make bench, section paper-scale): every job it timed
+    paper_scale = BENCH / "paper-scale.json"
+    if paper_scale.is_file():
+        for measured in json.loads(paper_scale.read_text())["jobs"]:
+            if measured.get("scale", 1.0) != 1.0:
+                continue  # a reduced-scale check run says nothing about the paper's sizes
+            rule = measured["rule"]
+            wildcards = ",".join(measured["wildcards"].values())
+            declared = [jobs[f"{rule}[{wildcards}]" if wildcards else rule]]
+            assert all(d["mem_mb"] >= R.MEM_MARGIN * measured["peak_rss_mb"] for d in declared), measured
+            assert all(d["disk_mb"] >= measured["disk_written_mb"] for d in declared), measured
+            # time: the paper's work at the measured pace (the data jobs download there: not comparable)
+            paper_seconds = {
+                "q3_features": measured["wall_s"],  # each split in full
+                "q2_train": measured["wall_s"] * cfg["q2"]["epochs"],  # one epoch measured
+                "q3_train": cfg["q3"]["epochs"] * rows["train"] / measured["throughput"]["value"],
+            }.get(rule)
+            if paper_seconds is not None:
+                assert all(d["runtime"] * 60 >= R.TIME_MARGIN * paper_seconds for d in declared), measured
+
+
+# ---- the profiles: a dry run at attempt 1 and at attempt 2 ----------------------------------------
+
+
+def planned(work, profile: str, attempt: int) -> dict[str, dict[str, float]]:
+    """rule -> the largest mem_mb and runtime a dry run under ``profile`` plans for its jobs."""
+    proc = subprocess.run(
+        [*SNAKEMAKE, "-n", "--profile", profile, "--configfile", "config/paper.yaml", "--attempt", str(attempt)],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out: dict[str, dict[str, float]] = {}
+    for block in re.split(r"\n(?:local)?rule ", proc.stdout)[1:]:
+        rule = block.split(":", 1)[0].strip()
+        match = re.search(r"\n\s+resources: (.*)", block)
+        res = dict(kv.split("=", 1) for kv in match.group(1).split(", ")) if match else {}
+        if rule in HEAVY:
+            seen = out.setdefault(rule, {"mem_mb": 0, "runtime": 0})
+            for key in seen:
+                seen[key] = max(seen[key], float(res[key]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def profile_work(tmp_path_factory):
+    work = copy_workflow(tmp_path_factory.mktemp("profiles"))
+    shutil.copytree(REPO / "profiles", work / "profiles")
+    return work
+
+
+@pytest.mark.parametrize("profile", ["profiles/slurm", "profiles/slurm-cpu"])
+def test_profiles_give_a_retried_job_more_memory_and_time(profile_work, profile):
+    first, second = planned(profile_work, profile, 1), planned(profile_work, profile, 2)
+    assert set(first) == set(HEAVY)
+    for rule in HEAVY:
+        for key in ("mem_mb", "runtime"):
+            assert second[rule][key] > first[rule][key], (profile, rule, key, first[rule], second[rule])
+
+
+def test_profiles_leave_memory_time_and_disk_to_the_rules():
+    for name in ("slurm", "slurm-cpu"):
+        profile = yaml.safe_load((REPO / "profiles" / name / "profile.yaml").read_text())
+        for rule, res in (profile.get("set-resources") or {}).items():
+            assert not {"mem_mb", "runtime", "disk_mb"} & set(res), (name, rule)
