@@ -54,3 +54,27 @@ def test_a_pickle_payload_in_a_q2_checkpoint_is_refused_and_runs_nothing(tmp_pat
     log = (work / "results/logs/q2/train_max_lr0.1_seed42.log").read_text()
     assert "refusing checkpoint" in log and "could run code when loaded" in log, log
     assert (work / run / "result.json").exists()
+
+
+@pytest.mark.slow
+def test_a_diverging_q2_run_is_recorded_and_shown_not_a_crash(tmp_path):
+    import pandas as pd
+
+    from hw2repro.q2 import summary as q2_summary
+    from hw2repro.report import q2 as report_q2
+
+    work = copy_workflow(tmp_path / "w")
+    config = tiny_config()
+    config["q2"].update(lrs=[10], poolings=["max"], seeds=[42], epochs=2)
+    write_config(work / "c.yaml", config)
+    q2 = work / "results/q2"
+    # the per-lr figures and the overlay (which crashed on NaN axis limits) and the run table
+    targets = ["figures/lr_overlay_max.png", "figures/CNN-training-loss-10-0.7-0-sgd-False.png", "summary.csv"]
+    snakemake(work, *(f"results/q2/{f}" for f in targets), "--cores", "1", "--configfile", "c.yaml")
+    assert '"diverged_at_epoch": 1' in (q2 / "runs/max_lr10_seed42/result.json").read_text()
+    log = (work / "results/logs/q2/train_max_lr10_seed42.log").read_text()
+    assert "diverged at epoch 1: the training loss is not finite" in log
+    runs = pd.read_csv(q2 / "summary.csv")
+    assert runs["diverged_at_epoch"].tolist() == [1]
+    text = report_q2.diverged_runs_text(q2_summary.diverged_runs(runs))["text"]
+    assert text.startswith("Diverged (training loss NaN or infinite): lr 10 ") and "from epoch 1" in text, text
