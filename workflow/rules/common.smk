@@ -6,7 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import update_config, validate
 
@@ -17,7 +16,7 @@ REPO_DIR = WORKFLOW_DIR.parent
 # The jobs import the package beside this file, whatever else is installed (a moved checkout, an
 # editable install of another one): it goes first on the path, here and in every job's environment.
 sys.path.insert(0, str(WORKFLOW_DIR))
-from hw2repro import code_identity, config_checks, labels  # noqa: E402 (needs the path above)
+from hw2repro import code_identity, config_checks, config_files, labels  # noqa: E402 (needs the path above)
 
 code_identity.put_first_on_job_path()
 
@@ -52,7 +51,12 @@ def config_error_line(error):
 # config/config.yaml holds every key and its default; what the user gives (--configfile, --config,
 # a host workflow's module config) is merged over it.
 DEFAULT_CONFIG = workflow_file("config", "config.yaml")
-_merged = yaml.safe_load(Path(DEFAULT_CONFIG).read_text())
+try:  # read strictly (a key given twice, a tab), each --configfile too: one line naming file and line
+    config_files.check(workflow.overwrite_configfiles)
+    _merged = config_files.load(DEFAULT_CONFIG)
+    config_files.check_references(workflow_file("config", "references.yaml"))
+except config_files.ConfigFileError as exc:
+    raise WorkflowError(str(exc)) from None
 update_config(_merged, config)
 config.clear()
 config.update(_merged)
