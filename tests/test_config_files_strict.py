@@ -13,9 +13,9 @@ def test_a_key_given_twice_is_named_with_file_and_line(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(TWICE)
     line = config_files.problem(path)
-    assert (
-        line
-        == f"{path} line 5, column 1: key 'q2' given twice (first on line 1); YAML would keep only the last: merge the two blocks"
+    assert line == (
+        f"{path} line 5, column 1: key 'q2' given twice (first on line 1); YAML would keep only the last: "
+        "merge the two blocks"
     )
     assert config_files.main([str(path)]) == 1
     nested = tmp_path / "n.yaml"
