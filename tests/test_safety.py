@@ -78,3 +78,7 @@ def test_a_diverging_q2_run_is_recorded_and_shown_not_a_crash(tmp_path):
     assert runs["diverged_at_epoch"].tolist() == [1]
     text = report_q2.diverged_runs_text(q2_summary.diverged_runs(runs))["text"]
     assert text.startswith("Diverged (training loss NaN or infinite): lr 10 ") and "from epoch 1" in text, text
+    # every per-run file is a target of `all`: a deleted model.pt is rebuilt, not left missing
+    (q2 / "runs/max_lr10_seed42/model.pt").unlink()
+    plan = snakemake(work, "-n", "--configfile", "c.yaml").stdout
+    assert "Missing output files: results/q2/runs/max_lr10_seed42/model.pt" in plan, plan

@@ -139,7 +139,10 @@ def q2_final_outputs():
     overview = [f"{Q2_DIR}/figures/test_accuracy_overview.{ext}" for ext in ("pdf", "png")]
     overview += [f"{Q2_DIR}/figures/{name}.{ext}" for name in Q2_OVERVIEW_FIGURES for ext in ("pdf", "png")]
     tables += [f"{Q2_DIR}/{name}.csv" for name in ("per_class", "confusion")]
-    return tables + figures + overview
+    # every run's own files too: a deleted result.json or model.pt is rebuilt (the tables alone would
+    # not ask for it once they exist)
+    runs = [f"{r}/{n}" for r in Q2_RUNS for n in ("metrics.csv", "result.json", "model.pt", "test_predictions.csv")]
+    return runs + tables + figures + overview
 
 
 # ---- Q1: Taylor-feature linear attention ----
