@@ -7,7 +7,9 @@ a usable folder depends on the file system. One line each, naming the key, like 
 
 from __future__ import annotations
 
+import errno
 import math
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,22 @@ def number_problems(config: dict) -> list[str]:
     return out
 
 
+def path_problems(config: dict) -> list[str]:
+    """A ``path`` key (a user's data file or folder) that cannot even be looked at: a symlink loop
+    would otherwise end in a bare traceback while Snakemake builds the DAG."""
+    out = []
+    for path, value in leaves(config):
+        if path and path[-1] == "path" and isinstance(value, str) and value:
+            try:
+                os.stat(os.path.expanduser(value))
+            except FileNotFoundError:
+                pass  # the data rule names what is missing and where
+            except OSError as exc:
+                why = "is a symbolic link loop" if exc.errno == errno.ELOOP else f"cannot be read ({exc.strerror})"
+                out.append(f"invalid config: {key_name(path)}: {value!r} {why}: point it at the file or folder itself")
+    return out
+
+
 def results_root_problem(value: Any, cwd: Path | None = None, repo: Path = REPO) -> str | None:
     """Why ``results`` cannot be this run's output root, or None. Every output, log and benchmark goes
     under it, so it must be a folder of its own: not the working directory or one above it (``.``,
@@ -89,7 +107,7 @@ def results_root_problem(value: Any, cwd: Path | None = None, repo: Path = REPO)
 
 def problems(config: dict, cwd: Path | None = None) -> list[str]:
     """Every value that is not sane on its own, one line each."""
-    out = number_problems(config)
+    out = number_problems(config) + path_problems(config)
     if "results" in config:
         root = results_root_problem(config["results"], cwd)
         if root:
