@@ -99,6 +99,17 @@ def lr_overlay(epochs: pd.DataFrame, pooling: str, note: str | None, majority_sh
             ax.set_ylim(low - pad, high + pad)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if diverged:  # their loss curves stop where the loss stopped being a number: say so on the panel
+        lrs_text = ", ".join(f"{lr:g}" for lr in sorted(diverged, reverse=True))
+        ax_loss.text(
+            0.5,
+            0.9,
+            f"lr {lrs_text} diverged: loss not finite, not drawn",
+            transform=ax_loss.transAxes,
+            ha="center",
+            color="red",
+            fontsize=9,
+        )
     if majority_share is not None and np.isfinite(majority_share):
         ax_acc.axhline(majority_share, color="grey", ls="--", lw=1, label="majority class only")
     ax_loss.set_ylabel("training loss (running mean)")
