@@ -3,12 +3,17 @@
 A checkpoint holds model, optimizer, scheduler, every RNG state, the epoch reached and the
 metrics so far, plus a *fingerprint* of the job's settings: a checkpoint left by a job with
 other settings is ignored (and reported), never silently resumed.
+
+A checkpoint lies in a results root, which users copy from colleagues: it is read with
+``torch.load(weights_only=True)``, so it can hold only tensors and plain containers and loading it
+runs no code. The RNG states and the history are stored in exactly those types.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -26,10 +31,25 @@ def fingerprint(settings: dict) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def plain(value: Any) -> Any:
+    """``value`` in the types a weights-only load accepts: NumPy scalars become Python numbers and
+    NumPy arrays tensors (the same values: float64 -> float is exact)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value.copy())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def rng_state() -> dict:
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "python": random.getstate(),  # (version, tuple of ints, None)
+        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -39,7 +59,8 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -63,7 +84,7 @@ class EpochCheckpoint:
                 "fingerprint": self.fingerprint,
                 "code": self.code,
                 "epoch": epoch,
-                "history": history,
+                "history": plain(history),
                 "rng": rng_state(),
                 "states": {name: obj.state_dict() for name, obj in objects.items()},
             },
@@ -74,9 +95,19 @@ class EpochCheckpoint:
         if not self.path.exists():
             return None
         try:
-            ckpt = torch.load(self.path, map_location="cpu", weights_only=False)
+            ckpt = torch.load(self.path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:  # not ours: loading it fully could run its code
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            log(
+                f"refusing checkpoint {self.path}: it holds Python objects other than tensors and plain "
+                f"containers, which could run code when loaded ({first}); training starts over"
+            )
+            return None
         except Exception as exc:  # a torn file from an old crash: start over, say so
             log(f"ignoring unreadable checkpoint {self.path}: {exc}")
+            return None
+        if not isinstance(ckpt, dict):
+            log(f"ignoring checkpoint {self.path}: not a checkpoint of this pipeline")
             return None
         if ckpt.get("fingerprint") != self.fingerprint:
             other = "code" if ckpt.get("code") not in (None, self.code) else "settings"

@@ -7,6 +7,7 @@ the keys. Pure Python on the merged config dict: it runs where Snakemake runs, b
 
 from __future__ import annotations
 
+from . import config_values
 from .errors import InputError
 
 # LJ Speech's row-order split (as hw2repro.q3.ljspeech.split_bounds, which the data rule applies)
@@ -29,8 +30,11 @@ def _q3_rows(lj: dict) -> int | None:
 
 
 def problems(config: dict) -> list[str]:
-    """Every contradiction in ``config``, one line each (empty when the settings fit together)."""
-    out = []
+    """Every contradiction in ``config``, one line each (empty when the settings fit together); first
+    every value that is wrong on its own (NaN, a seed out of range, an unusable output root)."""
+    out = config_values.problems(config)
+    if out:  # a NaN would make the comparisons below meaningless
+        return out
     q3 = config.get("q3", {})
     if "hidden_dim" in q3 and "n_heads" in q3 and q3["hidden_dim"] % q3["n_heads"]:
         out.append(

@@ -7,6 +7,8 @@ download, an invalid setting -- end the job with one clear line instead of a tra
 
 from __future__ import annotations
 
+import errno
+import shutil
 import sys
 import time
 import traceback
@@ -34,6 +36,38 @@ class JobLog:
             self.fh.write("\n".join(lines) + "\n")
 
 
+# OS errors a user fixes outside the code: errno -> what to do. The job ends with one line naming the file.
+USER_FIXABLE_OS_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.ENAMETOOLONG: "a file name is too long for the file system",
+    errno.ELOOP: "a symbolic link points to itself (a loop)",
+    errno.EACCES: "permission denied",
+    errno.EROFS: "the file system is read-only",
+}
+
+
+def os_error_line(exc: OSError, outputs=()) -> str | None:
+    """One line for an OS error a user can fix (disk full: with the free space left), else None.
+    ``outputs``: the job's output files, named when the error does not say which file (a write)."""
+    what = USER_FIXABLE_OS_ERRORS.get(exc.errno)
+    if what is None:
+        return None
+    outputs = [str(o) for o in outputs]
+    where = exc.filename or ("writing " + ", ".join(outputs[:3]) if outputs else "writing an output")
+    line = f"{where}: {what}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        folder = Path(exc.filename or (outputs[0] if outputs else "x")).parent.absolute()
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        try:
+            line += f" ({shutil.disk_usage(folder).free / 2**20:,.0f} MiB free on {folder}'s file system)"
+        except OSError:
+            pass
+        return line + ": free space (or set `results` to a larger disk) and rerun the same command"
+    return line + ": fix it and rerun the same command"
+
+
 def run(main, snakemake, expected=EXPECTED_ERRORS) -> None:
     """Run ``main(snakemake, log)``; on an expected error, log one line and exit 1."""
     tag = "[" + " ".join([snakemake.rule] + [f"{k}={v}" for k, v in snakemake.wildcards.items()]) + "]"
@@ -42,6 +76,13 @@ def run(main, snakemake, expected=EXPECTED_ERRORS) -> None:
         main(snakemake, log)
     except expected as exc:
         log(f"ERROR: {exc}")
+        sys.exit(1)
+    except OSError as exc:
+        line = os_error_line(exc, list(snakemake.output))
+        if line is None:
+            log("ERROR: unexpected failure\n" + traceback.format_exc())
+            raise
+        log(f"ERROR: {line}")
         sys.exit(1)
     except Exception:
         log("ERROR: unexpected failure\n" + traceback.format_exc())

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
-import yaml
+
+from . import config_files
 
 
 def load(path) -> dict:
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return config_files.safe_load(fh.read())
 
 
 def q2_table(path) -> pd.DataFrame:

@@ -6,7 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import update_config, validate
 
@@ -17,7 +16,7 @@ REPO_DIR = WORKFLOW_DIR.parent
 # The jobs import the package beside this file, whatever else is installed (a moved checkout, an
 # editable install of another one): it goes first on the path, here and in every job's environment.
 sys.path.insert(0, str(WORKFLOW_DIR))
-from hw2repro import code_identity, config_checks, labels  # noqa: E402 (needs the path above)
+from hw2repro import code_identity, config_checks, config_files, labels  # noqa: E402 (needs the path above)
 from hw2repro import resources as job_resources  # noqa: E402
 
 code_identity.put_first_on_job_path()
@@ -53,7 +52,12 @@ def config_error_line(error):
 # config/config.yaml holds every key and its default; what the user gives (--configfile, --config,
 # a host workflow's module config) is merged over it.
 DEFAULT_CONFIG = workflow_file("config", "config.yaml")
-_merged = yaml.safe_load(Path(DEFAULT_CONFIG).read_text())
+try:  # read strictly (a key given twice, a tab), each --configfile too: one line naming file and line
+    config_files.check(workflow.overwrite_configfiles)
+    _merged = config_files.load(DEFAULT_CONFIG)
+    config_files.check_references(workflow_file("config", "references.yaml"))
+except config_files.ConfigFileError as exc:
+    raise WorkflowError(str(exc)) from None
 update_config(_merged, config)
 config.clear()
 config.update(_merged)
@@ -136,7 +140,10 @@ def q2_final_outputs():
     overview = [f"{Q2_DIR}/figures/test_accuracy_overview.{ext}" for ext in ("pdf", "png")]
     overview += [f"{Q2_DIR}/figures/{name}.{ext}" for name in Q2_OVERVIEW_FIGURES for ext in ("pdf", "png")]
     tables += [f"{Q2_DIR}/{name}.csv" for name in ("per_class", "confusion")]
-    return tables + figures + overview
+    # every run's own files too: a deleted result.json or model.pt is rebuilt (the tables alone would
+    # not ask for it once they exist)
+    runs = [f"{r}/{n}" for r in Q2_RUNS for n in ("metrics.csv", "result.json", "model.pt", "test_predictions.csv")]
+    return runs + tables + figures + overview
 
 
 # ---- Q1: Taylor-feature linear attention ----

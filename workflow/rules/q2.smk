@@ -1,6 +1,8 @@
 # Q2: CNN on OCTMNIST. data -> one training job per pooling x lr x seed -> tables -> figures.
 # Paths and target lists come from common.smk.
 
+from hw2repro import input_identity
+
 
 rule octmnist_data:
     input:
@@ -23,6 +25,8 @@ rule octmnist_data:
     params:
         octmnist=OCT,
         download_dir=f"{RESULTS}/downloads",
+        # a user's file by content, whatever its times: other content re-runs the rule
+        user_file=lambda w: input_identity.file_identity(OCT["path"]) if OCT["source"] == "file" else "",
     script:
         "../scripts/octmnist_data.py"
 

@@ -3,6 +3,8 @@
 
 # Paths, settings and target lists come from common.smk.
 
+from hw2repro import input_identity
+
 
 rule ljspeech_data:
     input:
@@ -29,6 +31,8 @@ rule ljspeech_data:
         disk_mb=estimated("ljspeech_data", "disk_mb"),
     params:
         ljspeech=ljspeech_params(),
+        # a local copy's clips (name, size, mtime): a wav changed, added or deleted re-runs the rule
+        clips=lambda w: input_identity.clips_identity(LJ["path"]) if LJ["source"] == "path" else "",
         data_dir=lambda wildcards, output: str(Path(output.manifest).parent),
         download_dir=f"{RESULTS}/downloads",
     script:

@@ -18,7 +18,8 @@ def main(smk, log):
         )
     log("observations:\n" + table[table["kind"] == "observation"][["check", "K", "value"]].to_string(index=False))
     if len(failed) and smk.params.verify["fail_on_mismatch"]:
-        raise RuntimeError(f"{len(failed)} Q1 checks failed:\n{failed.to_string(index=False)}")
+        log(f"failed checks:\n{failed.to_string(index=False)}")
+        raise verify.CheckFailed(verify.failure_line(failed))
 
 
 joblog.run(main, snakemake)

@@ -3,6 +3,7 @@
 import pandas as pd
 
 from hw2repro import joblog, labels, plotting
+from hw2repro.q2 import figures as q2_figures
 
 
 def main(smk, log):
@@ -17,6 +18,9 @@ def main(smk, log):
     ):
         fig, ax = plotting.new_figure()
         plotting.epoch_curves(ax, run, column, ylabel)
+        diverged = q2_figures.diverged_note(run)
+        if diverged:
+            ax.text(0.5, 0.5, diverged, transform=ax.transAxes, ha="center", va="center", color="red")
         ax.set_title(f"lr={smk.params.lr:g}, {labels.POOLING[smk.params.pooling]}")
         plotting.mark_data(fig, note)
         plotting.save(fig, pdf, png)

@@ -54,6 +54,8 @@ def main(smk, log):
             "wall_seconds": time.perf_counter() - tic,
             "epoch_seconds": out["epoch_seconds"],
             "env": env,
+            # only when it happened: a run that trained normally keeps its record as before
+            **({"diverged_at_epoch": out["diverged_at_epoch"]} if out["diverged_at_epoch"] else {}),
         },
     )
     ckpt.remove()

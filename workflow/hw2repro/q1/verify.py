@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..errors import InputError
 from .attention import (
     CONSTRUCTIONS,
     exact_attention,
@@ -294,6 +295,33 @@ def verification_tables(v: dict, a: dict, seed: int):
     table = pd.DataFrame(rows)
     table["K"] = table["K"].astype("Int64")  # None for the K-free exact check; keep 1, 2, ... integral
     return table, pd.DataFrame(sweep)
+
+
+# The config key that sets each check's tolerance (feature_dim is exact: a count).
+TOLERANCE_KEYS = {
+    "kernel_identity": "q1.verify.identity_rtol",
+    "linear_equals_quadratic": "q1.verify.linear_rtol",
+    "exact_matches_torch_softmax": "q1.verify.linear_rtol",
+}
+
+
+class CheckFailed(InputError):
+    """A Q1 check beyond its tolerance: the user decides (tolerance key or fail_on_mismatch)."""
+
+
+def failure_line(failed) -> str:
+    """One line: which checks failed, the worst case of the first, and the key of its tolerance."""
+    names = list(dict.fromkeys(failed["check"]))
+    worst = failed[failed["check"] == names[0]].sort_values("error", ascending=False).iloc[0]
+    key = TOLERANCE_KEYS.get(names[0])
+    where = f"D={worst['D']}" + ("" if worst["K"] is None or str(worst["K"]) == "<NA>" else f" K={worst['K']}")
+    return (
+        f"{len(failed)} Q1 check(s) failed ({', '.join(names)}); worst {names[0]}: {where} error "
+        f"{float(worst['error']):.3g} > tolerance {float(worst['tolerance']):.3g}"
+        + (f" (set by {key})" if key else " (exact)")
+        + ": a real mismatch on this machine, or a tolerance too tight; q1.verify.fail_on_mismatch: false "
+        "records it in q1/verification.csv without failing"
+    )
 
 
 def failed_checks(table):

@@ -65,6 +65,14 @@ def q2_overview(runs: pd.DataFrame, refs: pd.DataFrame, note: str | None):
     return fig
 
 
+def diverged_note(run: pd.DataFrame) -> str | None:
+    """A figure's note for a configuration whose training loss became NaN/inf (its curves stop there)."""
+    bad = run[~np.isfinite(run["train_loss"])]
+    if bad.empty:
+        return None
+    return f"DIVERGED at epoch {int(bad['epoch'].min())}: training loss not finite (lr too large)"
+
+
 def lr_overlay(epochs: pd.DataFrame, pooling: str, note: str | None, majority_share: float | None = None):
     """One pooling, every learning rate overlaid: training loss (running mean, the homework's) and
     validation accuracy per epoch, one colour per lr (mean over seeds, seeds thin). The axes' limits
@@ -73,6 +81,7 @@ def lr_overlay(epochs: pd.DataFrame, pooling: str, note: str | None, majority_sh
     lrs = sorted(epochs["lr"].unique(), reverse=True)
     colours = dict(zip(lrs, sns.color_palette("colorblind", len(lrs))))
     mine = epochs[epochs["pooling"] == pooling]
+    diverged = set(mine.loc[~np.isfinite(mine["train_loss"]), "lr"])
     for ax, column in ((ax_loss, "train_loss"), (ax_acc, "val_acc")):
         for lr in lrs:
             runs = mine[mine["lr"] == lr]
@@ -81,12 +90,26 @@ def lr_overlay(epochs: pd.DataFrame, pooling: str, note: str | None, majority_sh
             for _, run in runs.groupby("seed"):
                 ax.plot(run["epoch"], run[column], color=colours[lr], lw=0.8, alpha=0.35)
             mean = runs.groupby("epoch")[column].mean()
-            ax.plot(mean.index, mean.values, color=colours[lr], lw=2.2, marker="o", ms=3, label=f"lr {lr:g}")
-        low, high = epochs[column].min(), epochs[column].max()
-        pad = 0.05 * (high - low or 1)
-        ax.set_ylim(low - pad, high + pad)
+            label = f"lr {lr:g}" + (" (diverged)" if lr in diverged else "")
+            ax.plot(mean.index, mean.values, color=colours[lr], lw=2.2, marker="o", ms=3, label=label)
+        finite = epochs[column][np.isfinite(epochs[column])]  # a diverged run's NaN has no place on an axis
+        if not finite.empty:
+            low, high = finite.min(), finite.max()
+            pad = 0.05 * (high - low or 1)
+            ax.set_ylim(low - pad, high + pad)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if diverged:  # their loss curves stop where the loss stopped being a number: say so on the panel
+        lrs_text = ", ".join(f"{lr:g}" for lr in sorted(diverged, reverse=True))
+        ax_loss.text(
+            0.5,
+            0.9,
+            f"lr {lrs_text} diverged: loss not finite, not drawn",
+            transform=ax_loss.transAxes,
+            ha="center",
+            color="red",
+            fontsize=9,
+        )
     if majority_share is not None and np.isfinite(majority_share):
         ax_acc.axhline(majority_share, color="grey", ls="--", lw=1, label="majority class only")
     ax_loss.set_ylabel("training loss (running mean)")

@@ -83,6 +83,13 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
             arrays = {k: data[k] for k in data.files}
     except Exception as exc:  # zip/npy errors deep inside numpy: say which file
         raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    # a zip whose members are not .npy arrays reads as raw bytes: say so, not an AttributeError later
+    not_arrays = sorted(k for k, v in arrays.items() if not isinstance(v, np.ndarray))
+    if not_arrays:
+        raise DataError(
+            f"{path}: member(s) {', '.join(not_arrays)} of the zip are not .npy arrays; an octmnist.npz holds "
+            "train_images, train_labels, val_images, ... as .npy (data.octmnist.path must point to one)"
+        )
     validate(arrays, str(path))
     return arrays
 

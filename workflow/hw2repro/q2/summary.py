@@ -26,6 +26,7 @@ RUN_COLUMNS = [
     "wall_seconds",
     "device",
     "threads",
+    "diverged_at_epoch",  # empty: the run's training loss stayed finite
 ]
 METRICS = ["final_train_loss", "final_val_acc", "test_acc"]
 
@@ -52,6 +53,7 @@ def runs_table(result_paths, data_meta: dict) -> pd.DataFrame:
             {**{k: r.get(k) for k in RUN_COLUMNS}, "device": r["env"]["device"], "threads": r["env"]["torch_threads"]}
         )
     runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    runs["diverged_at_epoch"] = runs["diverged_at_epoch"].astype("Int64")
     runs["data_source"] = data_meta["source"]
     runs["synthetic"] = data_meta["synthetic"]
     return runs.sort_values(["pooling", "lr", "seed"], ascending=[True, False, True], ignore_index=True)
@@ -124,6 +126,13 @@ def q2_params(runs: pd.DataFrame, published_n_params: int | None) -> pd.DataFram
             }
         )
     return pd.DataFrame(rows, columns=["pooling", "n_params", "published", "matches"])
+
+
+def diverged_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs whose training loss became NaN/inf, with the epoch it happened (summary.csv's rows)."""
+    if "diverged_at_epoch" not in runs:
+        return runs.iloc[0:0]
+    return runs[runs["diverged_at_epoch"].notna()].reset_index(drop=True)
 
 
 def flat_runs(epochs: pd.DataFrame, val_counts: dict | None = None) -> pd.DataFrame:

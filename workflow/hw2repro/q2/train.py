@@ -13,6 +13,7 @@ visits the same batches, with the same dropout masks, as the homework's loop.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 
@@ -79,6 +80,12 @@ def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
     return predicted
 
 
+def diverged_epoch(epochs: list[dict]) -> int | None:
+    """The first epoch whose training loss (over its own batches) is not finite: from there the
+    weights are NaN/inf and the run's accuracies measure no training. None when it never diverged."""
+    return next((row["epoch"] for row in epochs if not math.isfinite(row["epoch_train_loss"])), None)
+
+
 def train(settings: Q2Settings, data: dict, checkpoint: EpochCheckpoint | None = None, log=print) -> dict:
     """Train one configuration; ``data`` maps train/dev/test to (X, y) tensors on one device.
 
@@ -124,6 +131,8 @@ def train(settings: Q2Settings, data: dict, checkpoint: EpochCheckpoint | None =
             f"epoch {epoch}/{settings.epochs}: training loss (running mean) {row['train_loss']:.4f}, "
             f"validation accuracy {val_acc:.4f} ({seconds[-1]:.1f} s)"
         )
+        if diverged_epoch(epochs) == epoch:  # said once; the homework's loop goes on unchanged
+            log(f"diverged at epoch {epoch}: the training loss is not finite (lr {settings.lr:g} is too large)")
         if checkpoint is not None:
             checkpoint.save(epoch, (batch_losses, epochs, seconds), model=model, optimizer=optimizer)
 
@@ -135,4 +144,5 @@ def train(settings: Q2Settings, data: dict, checkpoint: EpochCheckpoint | None =
         "epoch_seconds": seconds,
         "test_acc": test_acc,
         "n_params": count_parameters(model),
+        "diverged_at_epoch": diverged_epoch(epochs),
     }

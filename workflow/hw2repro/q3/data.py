@@ -38,6 +38,14 @@ def _frame_stats(counts: np.ndarray, hop: int = 160) -> dict:
     }
 
 
+# The key that chose the folder, for messages about its content.
+KEY_OF_SOURCE = {
+    "synthetic": "data.ljspeech.synthetic.n_clips",
+    "path": "data.ljspeech.path",
+    "download": "data.ljspeech.url",
+}
+
+
 def prepare(
     cfg: dict,
     manifest: str | os.PathLike,
@@ -100,6 +108,7 @@ def prepare(
             f"{long:,} transcript(s) longer than {MAX_CHARS} characters are cut to {MAX_CHARS}, and {unknown:,} hold "
             "characters outside the tokenizer's 35 symbols, which become '#' (as in the homework)"
         )
+    bounds = split_bounds(len(rows), where=f"{folder / 'metadata.csv'} ({KEY_OF_SOURCE[source]})")
     seconds = counts / SAMPLE_RATE
     digest = metadata_sha256(folder)
     canonical = source != "synthetic" and is_canonical(len(rows), digest)
@@ -112,7 +121,7 @@ def prepare(
         rows=len(rows),
         metadata_sha256=digest,
         sample_rate=SAMPLE_RATE,
-        splits={k: list(v) for k, v in split_bounds(len(rows)).items()},
+        splits={k: list(v) for k, v in bounds.items()},
         seconds={
             "min": float(seconds.min()),
             "mean": float(seconds.mean()),

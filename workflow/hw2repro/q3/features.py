@@ -267,7 +267,11 @@ def build_split(
     if cropped:
         log(
             f"WARNING: {split}: {cropped:,} of {n:,} clips are longer than {n_frames} frames and lose their end "
-            "(raise q3.features.n_frames or shorten the synthetic sentences)"
+            + (
+                "(raise q3.features.n_frames or lower data.ljspeech.synthetic.max_chars)"
+                if manifest.get("synthetic")
+                else "(the homework crops them too; raise q3.features.n_frames to keep more)"
+            )
         )
     result = {
         "features_file": os.path.relpath(features_out, Path(out_path).parent),

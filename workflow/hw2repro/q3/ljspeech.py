@@ -36,6 +36,7 @@ SHA256 = "be1a30453f28eb8dd26af4101ae40cbf2c50413b1bb21936cbcdc6fae3de8aa5"
 SIZE = 2_748_572_632
 # LJSpeech-1.1/metadata.csv: with all 13,100 rows, it identifies the canonical transcripts
 METADATA_SHA256 = "852bce5c79e5184ba5bf2ea98aad4bcf49a5d787def5fd1f04fa2ab8aa6dc535"
+MAX_ID_BYTES = 250  # a file name holds 255 bytes, and the wav adds ".wav"
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -93,6 +94,11 @@ def read_metadata(folder: str | os.PathLike, *, max_chars: int | None = None, as
                 f"{where}: expected 3 '|'-separated fields (id|text|normalized text), got {len(fields)}: {text[:60]!r}"
             )
         clip_id, raw_text, normalized = fields
+        if len(clip_id.encode()) > MAX_ID_BYTES:
+            raise LJSpeechError(
+                f"{where}: clip id {clip_id[:20]!r}... has {len(clip_id.encode())} bytes, too long for its wav's "
+                f"file name (at most {MAX_ID_BYTES}): shorten it in metadata.csv and rename the wav"
+            )
         if not ID_PATTERN.match(clip_id):
             raise LJSpeechError(
                 f"{where}: clip id {clip_id!r} is not a plain file name (letters, digits, '-', '_', '.')"
@@ -159,6 +165,8 @@ def wav_info(path: Path, sample_rate: int = SAMPLE_RATE, min_samples: int = MIN_
     the header declares, and at least ``min_samples``; return its number of samples."""
     if not path.is_file():
         raise LJSpeechError(f"{path}: missing (metadata.csv lists it; expected wavs/<id>.wav)")
+    if path.stat().st_size == 0:
+        raise LJSpeechError(f"{path}: empty file (0 bytes): copy or extract the wav again")
     try:
         with wave.open(str(path), "rb") as w:
             channels, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
@@ -172,7 +180,7 @@ def wav_info(path: Path, sample_rate: int = SAMPLE_RATE, min_samples: int = MIN_
                 w.rewind()
                 present = len(w.readframes(n)) // (channels * width)
     except (wave.Error, EOFError, OSError) as exc:
-        raise LJSpeechError(f"{path}: not a readable PCM wav file ({exc})") from None
+        raise LJSpeechError(f"{path}: not a readable PCM wav file ({exc or type(exc).__name__})") from None
     if channels != 1 or width != 2:
         raise LJSpeechError(f"{path}: expected mono 16-bit PCM, got {channels} channel(s) of {8 * width} bits")
     if rate != sample_rate:
@@ -240,7 +248,7 @@ def validate_folder(
 # ---------------------------------------------------------------------------- splits
 
 
-def split_bounds(n_rows: int) -> dict[str, tuple[int, int]]:
+def split_bounds(n_rows: int, where: str = "") -> dict[str, tuple[int, int]]:
     """Row ranges [start, end) of train / val / test, by row order.
 
     13,100 rows give the homework's 9,825 / 655 / 2,620; other counts get the same fractions
@@ -251,7 +259,10 @@ def split_bounds(n_rows: int) -> dict[str, tuple[int, int]]:
     bounds = {"train": (0, train_end), "val": (train_end, val_end), "test": (val_end, n_rows)}
     empty = [s for s, (a, b) in bounds.items() if b <= a]
     if empty:
-        raise LJSpeechError(f"{n_rows} rows are too few to split 75/5/20: empty {', '.join(empty)} split")
+        raise LJSpeechError(
+            f"{where + ': ' if where else ''}{n_rows} rows are too few to split 75/5/20: empty "
+            f"{', '.join(empty)} split (every count from 17 rows up splits)"
+        )
     return bounds
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..labels import NOT_CANONICAL
+from ..q2 import summary as q2s
 from ..q2.summary import Q2_METRICS
 from ..stats import fmt_mean_ci
 from .blocks import (
@@ -74,6 +75,21 @@ def spread_table(spread: pd.DataFrame, comparable: bool) -> dict:
         + "tables/q2_comparison.csv has every published number beside ours, one row each."
     )
     return table_block(Table("q2-comparison", "Published numbers against this pipeline's", columns, rows, note=note))
+
+
+def diverged_runs_text(diverged: pd.DataFrame) -> dict | None:
+    """A warning naming every run whose training loss became NaN/inf, and from which epoch."""
+    if diverged is None or diverged.empty:
+        return None
+    parts = [
+        f"lr {lr_text(r.lr)} {POOLING.get(r.pooling, r.pooling)} (seed {r.seed}) from epoch {r.diverged_at_epoch}"
+        for r in diverged.itertuples()
+    ]
+    return {
+        "type": "warning",
+        "text": "Diverged (training loss NaN or infinite): " + "; ".join(parts) + ". Their accuracies are those "
+        "of a network whose weights are no longer numbers, not a result of training at that learning rate.",
+    }
 
 
 def flat_runs_text(flat: pd.DataFrame) -> dict | None:
@@ -170,6 +186,9 @@ def q2_section(data: dict, figures: list[str], caption_files: dict, settings: di
         setup.append(("torch / Python / CPU ISA", f"{env.get('torch')} / {env.get('python')} / {env.get('cpu_isa')}"))
 
     blocks = [table_block(Table("q2-setup", "Setup", ["setting", "value"], kv_rows(setup)))]
+    diverged = diverged_runs_text(q2s.diverged_runs(runs))
+    if diverged:
+        blocks.append(diverged)
     stuck = flat_runs_text(data["q2_flat_runs"])
     if stuck:
         blocks.append(stuck)
