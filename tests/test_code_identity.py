@@ -103,7 +103,8 @@ def test_fingerprint_covers_the_closure_and_ignores_the_location(tmp_path):
 
 CHECKPOINT_PROBE = """
 import sys, torch
-from hw2repro import runtime
+from dataclasses import replace
+from hw2repro import defaults, runtime
 from hw2repro.checkpoint import EpochCheckpoint
 from hw2repro.q2 import train
 g = torch.Generator().manual_seed(0)
@@ -112,7 +113,8 @@ data = {s: (torch.rand(n, 784, generator=g), torch.randint(0, 4, (n,), generator
 epochs = int(sys.argv[1])
 ckpt = EpochCheckpoint(sys.argv[2], {"lr": 0.05}, code=train.__name__)
 runtime.seed_everything(1)
-out = train.train(train.Q2Settings("max", 0.05, 1, epochs=epochs), data, checkpoint=ckpt, log=print)
+settings = replace(train.Q2Settings.from_config(defaults.load()["q2"], "max", 0.05, 1), epochs=epochs)
+out = train.train(settings, data, checkpoint=ckpt, log=print)
 """
 
 

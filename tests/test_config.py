@@ -14,7 +14,6 @@ from snakemake.utils import validate
 
 from conftest import REPO, copy_workflow, load_default_config, snakemake, write_config
 from hw2repro import config_checks, config_files
-from hw2repro.q3 import ljspeech
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -184,11 +183,6 @@ def test_cross_key_contradictions_are_named(override, keys):
         assert key in found[0], (key, found)
     with pytest.raises(config_checks.ConfigError):
         config_checks.check(merged(load_default_config(), override))
-
-
-def test_cross_key_split_sizes_match_the_data_rule():
-    for n in (20, 40, 60, 1400, 13100):
-        assert config_checks.q3_split_sizes(n) == {k: b - a for k, (a, b) in ljspeech.split_bounds(n).items()}
 
 
 # ---- config files that do not parse: Snakemake says "not valid JSON or YAML", we say where
