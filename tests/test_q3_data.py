@@ -316,7 +316,9 @@ def test_prepare_download_and_path(tmp_path, server):
         "size": server["size"],
         "expected_rows": 40,
     }
-    info = lj_data.prepare(cfg, tmp_path / "ljspeech.json", tmp_path / "data", tmp_path / "dl", log=lambda m: None)
+    info = lj_data.prepare(
+        cfg, tmp_path / "ljspeech.json", tmp_path / "data", tmp_path / "dl", log=lambda m: None, keep_archive=False
+    )
     manifest = read_json(tmp_path / "ljspeech.json")
     assert manifest["folder"] == "data/LJSpeech-1.1"  # relative to the manifest: the root can move
     assert lj.read_manifest(tmp_path / "ljspeech.json") == info
@@ -345,6 +347,7 @@ def test_prepare_download_and_path(tmp_path, server):
         tmp_path / "data2",
         tmp_path / "dl2",
         log=lambda m: None,
+        keep_archive=False,
     )
     assert info["folder"] == str(user.resolve()) and info["source"] == "path"
     assert read_json(tmp_path / "p.json")["folder"] == str(user.resolve())  # the user's folder: absolute
@@ -357,6 +360,7 @@ def test_prepare_download_and_path(tmp_path, server):
             tmp_path / "d",
             tmp_path / "x",
             log=lambda m: None,
+            keep_archive=False,
         )
     one_line_error(e, "set data.ljspeech.expected_rows: null")
 
@@ -465,6 +469,7 @@ def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
         tmp_path / "data",
         tmp_path / "dl",
         log=lambda m: None,
+        keep_archive=False,
     )
     folder = tmp_path / "data" / "ljspeech_synthetic"
     assert info["folder"] == str(folder.resolve()) and info["synthetic"] is True and info["rows"] == 24
@@ -479,6 +484,7 @@ def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
         tmp_path / "data",
         tmp_path / "dl",
         log=lambda m: None,
+        keep_archive=False,
     )
     assert (folder / "wavs" / "SY001-0001.wav").read_bytes() == first  # rebuilt identically
     assert read_json(tmp_path / "m.json")["metadata_sha256"] == info["metadata_sha256"]
@@ -520,6 +526,7 @@ def test_too_short_wav_is_rejected_by_the_data_rule(tmp_path):
             tmp_path / "d",
             tmp_path / "x",
             log=lambda m: None,
+            keep_archive=False,
         )
     one_line_error(e, "LJ001-0003.wav", "100 samples", f"at least {lj.MIN_SAMPLES}", "metadata.csv")
 
@@ -542,6 +549,7 @@ def test_real_data_keeps_long_and_non_ascii_transcripts_and_says_what_happens(tm
         tmp_path / "d",
         tmp_path / "x",
         log=lines.append,
+        keep_archive=False,
     )
     assert info["rows"] == 40 and info["max_text_chars"] == 120
     assert (

@@ -194,6 +194,7 @@ def test_build_split_on_a_synthetic_corpus(tmp_path, monkeypatch):
         tmp_path / "data",
         tmp_path / "dl",
         log=lambda m: None,
+        keep_archive=False,
     )
     assert manifest["splits"] == {"train": [0, 15], "val": [15, 16], "test": [16, 20]}
     n_frames = manifest["frames_hop160"]["max"] + 10
