@@ -462,7 +462,7 @@ def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
     with pytest.raises(grammar.CorpusError, match="'en-gb'"):
         engine.synth("x", "en-gb", 175, 50)
 
-    cfg = {"n_clips": 24, "seed": 3}
+    cfg = {**SYNTHETIC_CORPUS, "n_clips": 24, "seed": 3}
     info = lj_data.prepare(
         {"source": "synthetic", "synthetic": cfg},
         tmp_path / "m.json",
