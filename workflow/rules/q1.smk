@@ -3,7 +3,9 @@
 #   q1_scaling -> wall time / peak memory of exact vs linear attention over L, slopes, crossover
 #   q1_figures -> time vs L, error vs scale, M vs D
 
-# Paths and target lists come from common.smk.
+# Paths and target lists come from hw2repro.targets (via common.smk).
+
+Q1_CATEGORY = "Q1 linear attention"
 
 
 rule q1_verify:
@@ -79,25 +81,25 @@ rule q1_figures:
         approx=rules.q1_verify.output.approx,
         code=code_of("q1_figures.py"),
     output:
-        scaling_pdf=q1_figure("scaling", "pdf"),
+        scaling_pdf=targets.q1_figure(config, "scaling", "pdf"),
         scaling_png=report(
-            q1_figure("scaling", "png"),
+            targets.q1_figure(config, "scaling", "png"),
             caption="../../report/q1_scaling.rst",
             category=Q1_CATEGORY,
             subcategory="scaling",
             labels={"figure": "time and memory vs L"},
         ),
-        error_pdf=q1_figure("error_vs_scale", "pdf"),
+        error_pdf=targets.q1_figure(config, "error_vs_scale", "pdf"),
         error_png=report(
-            q1_figure("error_vs_scale", "png"),
+            targets.q1_figure(config, "error_vs_scale", "png"),
             caption="../../report/q1_error_vs_scale.rst",
             category=Q1_CATEGORY,
             subcategory="approximation error",
             labels={"figure": "error vs scale of qᵀk"},
         ),
-        dims_pdf=q1_figure("feature_dim", "pdf"),
+        dims_pdf=targets.q1_figure(config, "feature_dim", "pdf"),
         dims_png=report(
-            q1_figure("feature_dim", "png"),
+            targets.q1_figure(config, "feature_dim", "png"),
             caption="../../report/q1_feature_dim.rst",
             category=Q1_CATEGORY,
             subcategory="feature dimension",

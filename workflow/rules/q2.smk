@@ -1,5 +1,9 @@
 # Q2: CNN on OCTMNIST. data -> one training job per pooling x lr x seed -> tables -> figures.
-# Paths and target lists come from common.smk.
+# Paths and target lists come from hw2repro.targets (via common.smk).
+
+Q2_RUNS = targets.q2_runs(config)
+Q2_FIG_SUFFIX = targets.q2_fig_suffix(config)
+POOLING_LABEL = {str(p == "none"): label for p, label in labels.POOLING.items()}  # by no_maxpool
 
 
 rule octmnist_data:
@@ -54,11 +58,11 @@ rule q2_train:
             "pooling": w.pooling,
             "lr": float(w.lr),
             "seed": int(w.seed),
-            **{k: Q2[k] for k in ("epochs", "batch_size", "dropout", "l2_decay", "optimizer")},
+            **result_keys.training_settings(config, "q2"),
         },
         eq_test_dist=Q2["eq_test_dist"],
         allow_cuda=Q2["allow_cuda"],
-        resume=lambda w: f"{q2_run(w.pooling, w.lr, w.seed)}/resume.pt",
+        resume=lambda w: f"{targets.q2_run(config, w.pooling, w.lr, w.seed)}/resume.pt",
     script:
         "../scripts/q2_train.py"
 
@@ -234,6 +238,6 @@ rule q2_classes:
         runtime=10,
     params:
         # what each predictions file is, in input order (the script does not parse paths)
-        runs=[{"pooling": p, "lr": lr, "seed": s} for p, lr in Q2_CONFIGS for s in Q2["seeds"]],
+        runs=targets.q2_run_points(config),
     script:
         "../scripts/q2_classes.py"

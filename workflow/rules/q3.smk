@@ -1,15 +1,18 @@
 # Q3: speech recognition on LJ Speech. features (rule q3_features, q3_data.smk) -> one training
 # job per decoder x seed (train, validate every epoch, test + audio-blind baseline) -> tables -> figures.
 
-# Paths, settings and target lists come from common.smk.
+# Paths and target lists come from hw2repro.targets, training settings from hw2repro.result_keys.
+
+Q3_RUNS = targets.q3_runs(config)
+Q3_RUN = f"{Q3_DIR}/runs/{{decoder}}_seed{{seed}}"
 
 
 rule q3_train:
     input:
-        train=f"{RESULTS}/q3/features/train.pt",
-        val=f"{RESULTS}/q3/features/val.pt",
-        test=f"{RESULTS}/q3/features/test.pt",
-        arrays=[f"{RESULTS}/q3/features/{s}.features.npy" for s in Q3_SPLITS],  # named by the .pt files
+        train=targets.q3_feature_file(config, "train"),
+        val=targets.q3_feature_file(config, "val"),
+        test=targets.q3_feature_file(config, "test"),
+        arrays=[targets.q3_feature_file(config, s, "array") for s in targets.Q3_SPLITS],  # named by the .pt files
         code=code_of("q3_train.py"),
     output:
         metrics=report(
@@ -42,18 +45,19 @@ rule q3_train:
         runtime=lambda wildcards, attempt: Q3["train_runtime"] * attempt,
         gpu=Q3["gpu"],
     params:
-        settings=q3_train_settings,
+        # everything that changes a run's result, so Snakemake re-runs the job when it changes
+        settings=result_keys.training_settings(config, "q3"),
         allow_cuda=Q3["allow_cuda"],
         # Not an output: it must survive a killed job (Snakemake deletes a failed job's outputs).
-        resume=lambda w: f"{q3_run(w.decoder, w.seed)}/resume.pt",
+        resume=lambda w: f"{targets.q3_run(config, w.decoder, w.seed)}/resume.pt",
     script:
         "../scripts/q3_train.py"
 
 
 rule q3_aggregate:
     input:
-        tests=[f"{q3_run(d, s)}/test.json" for d, s in Q3_RUNS],
-        metrics=[f"{q3_run(d, s)}/metrics.csv" for d, s in Q3_RUNS],
+        tests=[f"{targets.q3_run(config, d, s)}/test.json" for d, s in Q3_RUNS],
+        metrics=[f"{targets.q3_run(config, d, s)}/metrics.csv" for d, s in Q3_RUNS],
         code=code_of("q3_aggregate.py"),
     output:
         summary=report(
@@ -115,7 +119,7 @@ rule q3_figures:
             labels={"file": "test table vs published"},
         ),
         # The homework's own plot names, per run (PDF as in the original, plus PNG).
-        run_plots=q3_run_plots(),
+        run_plots=targets.q3_run_plots(config),
     log:
         f"{RESULTS}/logs/q3/figures.log",
     benchmark:

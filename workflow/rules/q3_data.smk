@@ -1,7 +1,7 @@
 # Q3 data and features: an LJ-Speech-format folder (synthetic, a local copy, or the download)
 # -> results/data/ljspeech.json -> one cached features file per split, read by the training jobs.
 
-# Paths, settings and target lists come from common.smk.
+# Paths and target lists come from hw2repro.targets (via common.smk).
 
 
 rule ljspeech_data:
@@ -28,7 +28,7 @@ rule ljspeech_data:
         # synthesis: seconds; validating a local copy: a minute; the 2.7 GB download: hours at worst
         runtime=240 if LJ["source"] == "download" else 20,
     params:
-        ljspeech=ljspeech_params(),
+        ljspeech=targets.ljspeech_params(LJ),
         data_dir=lambda wildcards, output: str(Path(output.manifest).parent),
         download_dir=f"{RESULTS}/downloads",
     script:
@@ -40,9 +40,9 @@ rule q3_features:
         manifest=rules.ljspeech_data.output.manifest,
         code=code_of("q3_features.py"),
     output:
-        features=f"{RESULTS}/q3/features/{{split}}.pt",
+        features=targets.q3_feature_file(config, "{split}"),
         # the features themselves, written chunk by chunk; training memory-maps them
-        array=f"{RESULTS}/q3/features/{{split}}.features.npy",
+        array=targets.q3_feature_file(config, "{split}", "array"),
     log:
         f"{RESULTS}/logs/q3/features_{{split}}.log",
     benchmark:
