@@ -21,6 +21,7 @@ include: "workflow/rules/report.smk"  # last: it reports on the questions includ
 
 
 rule all:
+    """Every question's outputs, the compiled report and the resolved config (the default target)."""
     default_target: True
     input:
         targets.q1_final_outputs(config),

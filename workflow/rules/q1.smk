@@ -9,6 +9,7 @@ Q1_CATEGORY = "Q1 linear attention"
 
 
 rule q1_verify:
+    """Q1 checks: kernel identity, feature-count formulas, linear = quadratic order, error vs softmax."""
     input:
         code=code_of("q1_verify.py"),
     output:
@@ -39,6 +40,7 @@ rule q1_verify:
 
 
 rule q1_scaling:
+    """Q1 wall time and peak memory of exact vs linear attention over L: slopes, crossover, claims."""
     input:
         code=code_of("q1_scaling.py"),
     output:
@@ -74,6 +76,7 @@ rule q1_scaling:
 
 
 rule q1_figures:
+    """Q1 figures: time and memory vs L, approximation error vs scale, feature dimension M vs D."""
     input:
         scaling=rules.q1_scaling.output.scaling,
         slopes=rules.q1_scaling.output.slopes,

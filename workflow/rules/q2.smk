@@ -7,6 +7,7 @@ POOLING_LABEL = {str(p == "none"): label for p, label in labels.POOLING.items()}
 
 
 rule octmnist_data:
+    """OCTMNIST as data/octmnist.npz (synthetic stand-in, a local file or the MD5-checked download) and its metadata."""
     input:
         user_file=lambda w: [OCT["path"]] if OCT["source"] == "file" else [],
         code=code_of("octmnist_data.py"),
@@ -31,6 +32,7 @@ rule octmnist_data:
 
 
 rule q2_train:
+    """Train the CNN for one pooling x lr x seed: per-epoch metrics, test accuracy and predictions, weights."""
     input:
         data=rules.octmnist_data.output.npz,
         code=code_of("q2_train.py"),
@@ -68,6 +70,7 @@ rule q2_train:
 
 
 rule q2_aggregate:
+    """Q2 tables over every run: summary, per-configuration means, epochs, best lr per pooling."""
     input:
         results=[f"{run}/result.json" for run in Q2_RUNS],
         metrics=[f"{run}/metrics.csv" for run in Q2_RUNS],
@@ -94,6 +97,7 @@ rule q2_aggregate:
 
 
 rule q2_config_figures:
+    """The homework's training-loss and validation-accuracy figures for one lr x pooling."""
     input:
         epochs=rules.q2_aggregate.output.epochs,
         data_meta=rules.octmnist_data.output.meta,
@@ -134,6 +138,7 @@ rule q2_config_figures:
 
 
 rule q2_overview_figure:
+    """Q2 test accuracy of every run beside the published numbers (overview and spread)."""
     input:
         summary=rules.q2_aggregate.output.summary,
         references=REFERENCES,
@@ -172,6 +177,7 @@ rule q2_overview_figure:
 
 
 rule q2_lr_overlay:
+    """Q2 learning curves of every lr overlaid, for one pooling."""
     input:
         epochs=rules.q2_aggregate.output.epochs,
         data_meta=rules.octmnist_data.output.meta,
@@ -201,6 +207,7 @@ rule q2_lr_overlay:
 
 
 rule q2_classes:
+    """Q2 per-class accuracy and confusion matrices at the chosen lr (tables and figures)."""
     input:
         predictions=[f"{run}/test_predictions.csv" for run in Q2_RUNS],
         best_lr=rules.q2_aggregate.output.best_lr,

@@ -8,6 +8,7 @@ Q3_RUN = f"{Q3_DIR}/runs/{{decoder}}_seed{{seed}}"
 
 
 rule q3_train:
+    """Train one Q3 decoder for one seed, validate every epoch, test it (and the audio-blind baseline)."""
     input:
         train=targets.q3_feature_file(config, "train"),
         val=targets.q3_feature_file(config, "val"),
@@ -55,6 +56,7 @@ rule q3_train:
 
 
 rule q3_aggregate:
+    """Q3 tables over every run: test summary and per-epoch metrics."""
     input:
         tests=[f"{targets.q3_run(config, d, s)}/test.json" for d, s in Q3_RUNS],
         metrics=[f"{targets.q3_run(config, d, s)}/metrics.csv" for d, s in Q3_RUNS],
@@ -86,6 +88,7 @@ rule q3_aggregate:
 
 
 rule q3_figures:
+    """Q3 figures: loss, validation similarities, the test table vs published, the homework's per-run plots."""
     input:
         summary=rules.q3_aggregate.output.summary,
         epochs=rules.q3_aggregate.output.epochs,

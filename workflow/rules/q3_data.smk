@@ -5,6 +5,7 @@
 
 
 rule ljspeech_data:
+    """The LJ-Speech-format corpus (synthetic, a local copy or the SHA-256-checked download), validated, as a manifest."""
     input:
         # a local copy's metadata.csv, so editing it re-runs the data rule (when it is missing, the
         # job itself reports the folder and what was expected)
@@ -36,6 +37,7 @@ rule ljspeech_data:
 
 
 rule q3_features:
+    """Q3 log-mel features of one split (train, val or test), cached for the training jobs."""
     input:
         manifest=rules.ljspeech_data.output.manifest,
         code=code_of("q3_features.py"),

@@ -27,6 +27,7 @@ REPORT_Q2_FIGURES = targets.q2_config_figures(config) if REPORT_Q2 else []
 
 
 rule report:
+    """The compiled reproduction report (index.html, report.md) and the tidy tables it is built from."""
     input:
         q1_tables=[f"{Q1_DIR}/{n}.csv" for n in ("verification", "complexity", "crossover")] if REPORT_Q1 else [],
         q1_environment=[f"{Q1_DIR}/scaling_environment.json"] if REPORT_Q1 else [],
@@ -95,6 +96,7 @@ rule report:
 # The run's resolved config under its own root, so `make compare` knows the settings of each run
 # (hw2repro.compare); part of the default target. A config change re-writes it (params), in a second.
 rule run_config:
+    """The run's resolved config under its output root, for make compare."""
     input:
         code=code_of("run_config.py"),
     output:
