@@ -17,6 +17,7 @@ REPO_DIR = WORKFLOW_DIR.parent
 # editable install of another one): it goes first on the path, here and in every job's environment.
 sys.path.insert(0, str(WORKFLOW_DIR))
 from hw2repro import code_identity, config_checks, defaults, labels, result_keys, targets  # noqa: E402
+from hw2repro.report.captions import rule_caption  # noqa: E402
 
 code_identity.put_first_on_job_path()
 

@@ -15,7 +15,7 @@ rule q1_verify:
     output:
         verification=report(
             f"{Q1_DIR}/verification.csv",
-            caption="../../report/q1_verification.rst",
+            caption=rule_caption("verification"),
             category=Q1_CATEGORY,
             subcategory="verification",
             labels={"table": "verification"},
@@ -49,7 +49,7 @@ rule q1_scaling:
         crossover=f"{Q1_DIR}/crossover.csv",
         complexity=report(
             f"{Q1_DIR}/complexity.csv",
-            caption="../../report/q1_complexity.rst",
+            caption=rule_caption("complexity"),
             category=Q1_CATEGORY,
             subcategory="complexity",
             labels={"table": "complexity claims vs measured"},
@@ -87,7 +87,7 @@ rule q1_figures:
         scaling_pdf=targets.q1_figure(config, "scaling", "pdf"),
         scaling_png=report(
             targets.q1_figure(config, "scaling", "png"),
-            caption="../../report/q1_scaling.rst",
+            caption=rule_caption("q1_scaling"),
             category=Q1_CATEGORY,
             subcategory="scaling",
             labels={"figure": "time and memory vs L"},
@@ -95,7 +95,7 @@ rule q1_figures:
         error_pdf=targets.q1_figure(config, "error_vs_scale", "pdf"),
         error_png=report(
             targets.q1_figure(config, "error_vs_scale", "png"),
-            caption="../../report/q1_error_vs_scale.rst",
+            caption=rule_caption("q1_error_vs_scale"),
             category=Q1_CATEGORY,
             subcategory="approximation error",
             labels={"figure": "error vs scale of qᵀk"},
@@ -103,7 +103,7 @@ rule q1_figures:
         dims_pdf=targets.q1_figure(config, "feature_dim", "pdf"),
         dims_png=report(
             targets.q1_figure(config, "feature_dim", "png"),
-            caption="../../report/q1_feature_dim.rst",
+            caption=rule_caption("q1_feature_dim"),
             category=Q1_CATEGORY,
             subcategory="feature dimension",
             labels={"figure": "M vs D"},

@@ -106,7 +106,7 @@ rule q2_config_figures:
         loss_pdf=f"{Q2_DIR}/figures/CNN-training-loss-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.pdf",
         loss_png=report(
             f"{Q2_DIR}/figures/CNN-training-loss-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.png",
-            caption="../../report/q2_training_loss.rst",
+            caption=rule_caption("training-loss"),
             category="Q2 CNN on OCTMNIST",
             subcategory="training loss",
             labels=lambda w: {"lr": w.lr, "pooling": POOLING_LABEL[w.no_maxpool]},
@@ -114,7 +114,7 @@ rule q2_config_figures:
         acc_pdf=f"{Q2_DIR}/figures/CNN-validation-accuracy-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.pdf",
         acc_png=report(
             f"{Q2_DIR}/figures/CNN-validation-accuracy-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.png",
-            caption="../../report/q2_validation_accuracy.rst",
+            caption=rule_caption("validation-accuracy"),
             category="Q2 CNN on OCTMNIST",
             subcategory="validation accuracy",
             labels=lambda w: {"lr": w.lr, "pooling": POOLING_LABEL[w.no_maxpool]},
@@ -148,7 +148,7 @@ rule q2_overview_figure:
         pdf=f"{Q2_DIR}/figures/test_accuracy_overview.pdf",
         png=report(
             f"{Q2_DIR}/figures/test_accuracy_overview.png",
-            caption="../../report/q2_overview.rst",
+            caption=rule_caption("test_accuracy_overview"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
             labels={"figure": "test accuracy overview"},
@@ -156,7 +156,7 @@ rule q2_overview_figure:
         spread_pdf=f"{Q2_DIR}/figures/published_spread.pdf",
         spread_png=report(
             f"{Q2_DIR}/figures/published_spread.png",
-            caption="../../report/q2_published_spread.rst",
+            caption=rule_caption("published_spread"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
             labels={"figure": "every published number against ours"},
@@ -186,7 +186,7 @@ rule q2_lr_overlay:
         pdf=f"{Q2_DIR}/figures/lr_overlay_{{pooling}}.pdf",
         png=report(
             f"{Q2_DIR}/figures/lr_overlay_{{pooling}}.png",
-            caption="../../report/q2_lr_overlay.rst",
+            caption=rule_caption("lr_overlay"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
             labels=lambda w: {"figure": f"every lr overlaid, {labels.POOLING[w.pooling]}"},
@@ -219,7 +219,7 @@ rule q2_classes:
         per_class_pdf=f"{Q2_DIR}/figures/per_class_accuracy.pdf",
         per_class_png=report(
             f"{Q2_DIR}/figures/per_class_accuracy.png",
-            caption="../../report/q2_per_class.rst",
+            caption=rule_caption("per_class_accuracy"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
             labels={"figure": "test accuracy per class"},
@@ -227,7 +227,7 @@ rule q2_classes:
         confusion_pdf=f"{Q2_DIR}/figures/confusion_matrix.pdf",
         confusion_png=report(
             f"{Q2_DIR}/figures/confusion_matrix.png",
-            caption="../../report/q2_confusion.rst",
+            caption=rule_caption("confusion_matrix"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
             labels={"figure": "confusion matrix at the chosen lr"},

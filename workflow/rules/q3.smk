@@ -18,7 +18,7 @@ rule q3_train:
     output:
         metrics=report(
             f"{Q3_RUN}/metrics.csv",
-            caption="../../report/q3_metrics.rst",
+            caption=rule_caption("metrics"),
             category="Q3 speech recognition",
             subcategory="runs",
             labels={"decoder": "{decoder}", "seed": "{seed}", "file": "per-epoch metrics"},
@@ -26,7 +26,7 @@ rule q3_train:
         test=f"{Q3_RUN}/test.json",
         predictions=report(
             f"{Q3_RUN}/predictions.txt",
-            caption="../../report/q3_predictions.rst",
+            caption=rule_caption("predictions"),
             category="Q3 speech recognition",
             subcategory="runs",
             labels={"decoder": "{decoder}", "seed": "{seed}", "file": "test predictions"},
@@ -64,7 +64,7 @@ rule q3_aggregate:
     output:
         summary=report(
             f"{Q3_DIR}/summary.csv",
-            caption="../../report/q3_summary.rst",
+            caption=rule_caption("summary"),
             category="Q3 speech recognition",
             subcategory="summary",
             labels={"file": "test summary per run"},
@@ -99,7 +99,7 @@ rule q3_figures:
         loss_pdf=f"{Q3_FIG}/loss_train_val.pdf",
         loss_png=report(
             f"{Q3_FIG}/loss_train_val.png",
-            caption="../../report/q3_loss.rst",
+            caption=rule_caption("loss_train_val"),
             category="Q3 speech recognition",
             subcategory="summary",
             labels={"file": "training vs validation loss"},
@@ -107,7 +107,7 @@ rule q3_figures:
         similarity_pdf=f"{Q3_FIG}/val_similarities.pdf",
         similarity_png=report(
             f"{Q3_FIG}/val_similarities.png",
-            caption="../../report/q3_similarities.rst",
+            caption=rule_caption("val_similarities"),
             category="Q3 speech recognition",
             subcategory="summary",
             labels={"file": "validation similarities"},
@@ -116,7 +116,7 @@ rule q3_figures:
         table_pdf=f"{Q3_FIG}/test_table.pdf",
         table_png=report(
             f"{Q3_FIG}/test_table.png",
-            caption="../../report/q3_test_table.rst",
+            caption=rule_caption("test_table"),
             category="Q3 speech recognition",
             subcategory="summary",
             labels={"file": "test table vs published"},

@@ -5,11 +5,11 @@
 # (render: collect and render; blocks and one module per section: layout) and each question's
 # summary module (the tables computed from the results).
 
+from hw2repro.report.captions import CAPTIONS  # which caption file describes which output
 from hw2repro.report.tables import TIDY_TABLES  # the tidy tables written beside the report
 
 REPORT_DIR = f"{RESULTS}/report"
 REPORT_TEMPLATE_DIR = REPO_DIR / "report" / "templates"
-REPORT_CAPTION_DIR = REPO_DIR / "report"
 # A question is in the report when its rules are part of the workflow; the others read "not run".
 REPORT_Q1 = rules.has("q1_figures")
 REPORT_Q2 = rules.has("q2_aggregate")
@@ -54,7 +54,7 @@ rule report:
         + ([rules.ljspeech_data.output.manifest] if REPORT_Q3 else []),
         references=REFERENCES,
         benchmarks=REPORT_BENCHMARKS,
-        captions=sorted(workflow_file(p) for p in REPORT_CAPTION_DIR.glob("q[123]_*.rst")),
+        captions=sorted({workflow_file("report", f"{c}.rst") for c in CAPTIONS.values() if c.startswith("q")}),
         templates=[workflow_file(REPORT_TEMPLATE_DIR / n) for n in ("report.html.j2", "report.md.j2")],
         code=code_of("build_report.py"),
     output:
@@ -63,7 +63,7 @@ rule report:
         # for Snakemake's report, which embeds it as a data URL
         figureless=report(
             f"{REPORT_DIR}/figureless.html",
-            caption="../../report/compiled_report.rst",
+            caption=rule_caption("compiled_report"),
             category="Report",
             labels={"file": "compiled reproduction report"},
         ),
