@@ -1,5 +1,5 @@
-# What every rule file shares: where the workflow lives, the config (defaults, merge, validation) and
-# derived code inputs. Paths and target lists are pure functions in hw2repro.targets; which config keys
+# Shared by every rules file (functions here, rules elsewhere, as --lint asks): where the workflow lives,
+# the config (defaults, merge, validation) and derived code inputs. Paths and target lists are pure functions in hw2repro.targets; which config keys
 # change results is hw2repro.result_keys (rules' params, make compare and the report read both).
 
 import os
