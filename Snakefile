@@ -21,10 +21,11 @@ include: "workflow/rules/report.smk"  # last: it reports on the questions includ
 
 
 rule all:
+    """Every question's outputs, the compiled report and the resolved config (the default target)."""
     default_target: True
     input:
-        q1_final_outputs(),
-        q2_final_outputs(),
-        q3_final_outputs(),
+        targets.q1_final_outputs(config),
+        targets.q2_final_outputs(config),
+        targets.q3_final_outputs(config),
         rules.report.output,
         rules.run_config.output,

@@ -7,13 +7,14 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Optional
 
 import numpy as np
 import torch
 from torch import nn
 
-from hw2repro import runtime
+from hw2repro import defaults, runtime
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
 from hw2repro.q2 import synthetic as synthetic_oct
@@ -267,11 +268,18 @@ def bench_q2_loop(
     runtime.enable_determinism()
     n_train = n_train or (2000 if quick else 12000)  # 12,000: the default config's training set
     rounds = rounds or (1 if quick else 3)
+    config = defaults.load()  # the default config's image distribution and training settings
+    synth = config["data"]["octmnist"]["synthetic"]
     arrays = synthetic_oct.generate(
-        n_train=n_train, n_val=1500 if not quick else 300, n_test=1000, seed=0, faint_fraction=0.2, noise_looks=6.0
+        n_train=n_train,
+        n_val=1500 if not quick else 300,
+        n_test=1000,
+        seed=0,
+        faint_fraction=synth["faint_fraction"],
+        noise_looks=synth["noise_looks"],
     )
     data_np = octmnist.load_oct_data(arrays)
-    settings = Q2Settings(pooling=pooling, lr=0.01, seed=seed, epochs=1, batch_size=8)
+    settings = replace(Q2Settings.from_config(config["q2"], pooling, 0.01, seed), epochs=1, batch_size=8)
     info = machine_info(threads)
     log(f"q2-loop: {n_train} training samples, {settings}, {threads} thread, {rounds} round(s)")
 

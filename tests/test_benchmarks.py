@@ -1,15 +1,22 @@
 """The benchmark suite's own arithmetic and checks (fast; the timings themselves run in `make bench`)."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
 
 from bench import common, q2_loop, snakemake_runs, summary
 from conftest import make_octmnist_arrays
+from hw2repro import defaults
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
 from hw2repro.q2.train import Q2Settings
+
+
+def q2_settings(pooling, lr, seed, **override):
+    """A run's settings from config/config.yaml (where every default lives), with ``override``."""
+    return replace(Q2Settings.from_config(defaults.load()["q2"], pooling, lr, seed), **override)
 
 
 def hand_macs(pooling):
@@ -48,7 +55,7 @@ def test_cnn_flops_agree_with_torch_flop_counter():
 def test_homework_loop_and_pipeline_loop_agree_bit_for_bit():
     arrays = make_octmnist_arrays(n_train=40, n_val=16, test_counts=(4, 4, 4, 4))
     data = octmnist.load_oct_data(arrays)
-    settings = Q2Settings("max", 0.05, 3, epochs=2)
+    settings = q2_settings("max", 0.05, 3, epochs=2)
     _, a = q2_loop._timed(q2_loop.homework_loop, 3, settings, data)
     _, b = q2_loop._timed(q2_loop.pipeline_loop, 3, settings, data)
     check = q2_loop.same_results(a, b)

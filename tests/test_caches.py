@@ -4,6 +4,7 @@ no hidden file behind; identical inputs give byte-identical figures."""
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 import torch
 
 from conftest import REPO
-from hw2repro import io, plotting
+from hw2repro import defaults, io, plotting
 from hw2repro.checkpoint import EpochCheckpoint
 from hw2repro.errors import InputError
 from hw2repro.io import save_torch
@@ -91,7 +92,9 @@ def test_training_stops_at_the_first_non_finite_loss():
     }
     clean["train"].features[9, 3, 7] = float("nan")  # in the second batch of the unshuffled order
     model = ModelConfig(decoder="lstm", hidden_dim=16, n_heads=2, feed_forward_dim=32)
-    settings = AT.TrainSettings(model=model, epochs=2, batch_size=8)
+    settings = replace(
+        AT.TrainSettings.from_config(defaults.load()["q3"], "lstm", 42), model=model, epochs=2, batch_size=8
+    )
     trainer = AT.Trainer(settings, clean, "cpu", log=lambda m: None)
     with pytest.raises(AT.NonFiniteLoss) as err:
         trainer.fit()

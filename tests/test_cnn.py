@@ -1,17 +1,24 @@
 """The Q2 model and training loop against the homework's definitions."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import make_octmnist_arrays
-from hw2repro import runtime
+from hw2repro import defaults, runtime
 from hw2repro.checkpoint import EpochCheckpoint
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
 from hw2repro.q2 import train as cnn_training
 from hw2repro.q2.train import Q2Settings
+
+
+def q2_settings(pooling, lr, seed, **override):
+    """A run's settings from config/config.yaml (where every default lives), with ``override``."""
+    return replace(Q2Settings.from_config(defaults.load()["q2"], pooling, lr, seed), **override)
 
 
 @pytest.mark.parametrize("pooling", ["max", "none"])
@@ -71,7 +78,7 @@ def tiny_data():
 
 @pytest.mark.parametrize("pooling", ["max", "none"])
 def test_fast_loop_equals_homework_loop_bit_for_bit(pooling):
-    settings = Q2Settings(pooling=pooling, lr=0.05, seed=42, epochs=2)
+    settings = q2_settings(pooling, 0.05, 42, epochs=2)
     data = tiny_data()
     runtime.seed_everything(42)
     ref_model, ref_curve = homework_loop(settings, data)
@@ -85,7 +92,7 @@ def test_fast_loop_equals_homework_loop_bit_for_bit(pooling):
 def test_training_loss_is_running_mean_since_epoch_one():
     data = tiny_data()  # 60 samples / batch 8 -> 8 batches per epoch, so equal weights
     runtime.seed_everything(0)
-    out = cnn_training.train(Q2Settings("max", 0.05, 0, epochs=3), data, log=lambda m: None)
+    out = cnn_training.train(q2_settings("max", 0.05, 0, epochs=3), data, log=lambda m: None)
     e = out["epochs"]
     assert e[0]["train_loss"] == pytest.approx(e[0]["epoch_train_loss"])
     assert e[2]["train_loss"] == pytest.approx(sum(r["epoch_train_loss"] for r in e) / 3, rel=1e-5)
@@ -94,14 +101,14 @@ def test_training_loss_is_running_mean_since_epoch_one():
 
 def test_resume_from_checkpoint_equals_uninterrupted(tmp_path):
     data = tiny_data()
-    settings = Q2Settings("max", 0.05, 1, epochs=3)
+    settings = q2_settings("max", 0.05, 1, epochs=3)
     runtime.seed_everything(1)
     full = cnn_training.train(settings, data, log=lambda m: None)
 
     # Run 2 of 3 epochs with checkpoints, as a job killed after epoch 2 would have left them.
     ckpt = EpochCheckpoint(tmp_path / "resume.pt", settings.as_dict(), code=cnn_training.__name__)
     runtime.seed_everything(1)
-    cnn_training.train(Q2Settings("max", 0.05, 1, epochs=2), data, checkpoint=ckpt, log=lambda m: None)
+    cnn_training.train(q2_settings("max", 0.05, 1, epochs=2), data, checkpoint=ckpt, log=lambda m: None)
     runtime.seed_everything(1)  # the restarted job seeds again; the checkpoint's RNG state wins
     resumed = cnn_training.train(settings, data, checkpoint=ckpt, log=lambda m: None)
     assert resumed["epochs"] == full["epochs"]
@@ -114,10 +121,10 @@ def test_checkpoint_with_other_settings_is_ignored(tmp_path):
     data = tiny_data()
     ckpt = EpochCheckpoint(tmp_path / "resume.pt", {"lr": 0.05}, code=cnn_training.__name__)
     runtime.seed_everything(1)
-    cnn_training.train(Q2Settings("max", 0.05, 1, epochs=1), data, checkpoint=ckpt, log=lambda m: None)
+    cnn_training.train(q2_settings("max", 0.05, 1, epochs=1), data, checkpoint=ckpt, log=lambda m: None)
     messages = []
     other = EpochCheckpoint(tmp_path / "resume.pt", {"lr": 0.01}, code=cnn_training.__name__)
     runtime.seed_everything(1)
-    out = cnn_training.train(Q2Settings("max", 0.01, 1, epochs=1), data, checkpoint=other, log=messages.append)
+    out = cnn_training.train(q2_settings("max", 0.01, 1, epochs=1), data, checkpoint=other, log=messages.append)
     assert any("other settings" in m for m in messages)
     assert len(out["epochs"]) == 1

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, snakemake, tiny_config, write_config
-from hw2repro import code_identity
+from hw2repro import code_identity, defaults
 
 SCRIPTS = sorted((REPO / "workflow" / "scripts").glob("*.py"))
 PACKAGE = REPO / "workflow" / "hw2repro"
@@ -102,7 +102,8 @@ def test_fingerprint_covers_the_closure_and_ignores_the_location(tmp_path):
 
 
 CHECKPOINT_PROBE = """
-import sys, torch
+import json, sys, torch
+from dataclasses import replace
 from hw2repro import runtime
 from hw2repro.checkpoint import EpochCheckpoint
 from hw2repro.q2 import train
@@ -112,7 +113,9 @@ data = {s: (torch.rand(n, 784, generator=g), torch.randint(0, 4, (n,), generator
 epochs = int(sys.argv[1])
 ckpt = EpochCheckpoint(sys.argv[2], {"lr": 0.05}, code=train.__name__)
 runtime.seed_everything(1)
-out = train.train(train.Q2Settings("max", 0.05, 1, epochs=epochs), data, checkpoint=ckpt, log=print)
+q2 = json.loads(sys.argv[3])  # config/config.yaml's q2 (the copied package has no config folder)
+settings = replace(train.Q2Settings.from_config(q2, "max", 0.05, 1), epochs=epochs)
+out = train.train(settings, data, checkpoint=ckpt, log=print)
 """
 
 
@@ -124,7 +127,7 @@ def test_a_q2_checkpoint_written_by_other_code_is_not_resumed(tmp_path):
 
     def train(epochs: int) -> str:
         proc = subprocess.run(
-            [sys.executable, "-c", CHECKPOINT_PROBE, str(epochs), str(resume)],
+            [sys.executable, "-c", CHECKPOINT_PROBE, str(epochs), str(resume), json.dumps(defaults.load()["q2"])],
             capture_output=True,
             text=True,
             env=env,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import make_octmnist_arrays
-from hw2repro import plotting
+from hw2repro import defaults, plotting
 from hw2repro.q2 import data as octmnist_data
 from hw2repro.q2 import octmnist
 from hw2repro.q2.octmnist import TEST_SUBSET_COUNTS, DataError
@@ -112,7 +112,9 @@ def test_fabricated_real_file_is_not_comparable(tmp_path, octmnist_arrays):
 def test_synthetic_is_not_comparable(tmp_path):
     out, meta_path = tmp_path / "out.npz", tmp_path / "out.json"
     octmnist_data.prepare(
-        {"source": "synthetic", "synthetic": {"n_train": 40, "n_val": 20, "n_test": 200, "seed": 0}},
+        defaults.load({"data": {"octmnist": {"synthetic": {"n_train": 40, "n_val": 20, "n_test": 200}}}})["data"][
+            "octmnist"
+        ],
         out,
         meta_path,
         tmp_path / "dl",

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from hw2repro import defaults
 from hw2repro import download as dl
 from hw2repro.errors import InputError
 from hw2repro.io import read_json
@@ -315,7 +316,9 @@ def test_prepare_download_and_path(tmp_path, server):
         "size": server["size"],
         "expected_rows": 40,
     }
-    info = lj_data.prepare(cfg, tmp_path / "ljspeech.json", tmp_path / "data", tmp_path / "dl", log=lambda m: None)
+    info = lj_data.prepare(
+        cfg, tmp_path / "ljspeech.json", tmp_path / "data", tmp_path / "dl", log=lambda m: None, keep_archive=False
+    )
     manifest = read_json(tmp_path / "ljspeech.json")
     assert manifest["folder"] == "data/LJSpeech-1.1"  # relative to the manifest: the root can move
     assert lj.read_manifest(tmp_path / "ljspeech.json") == info
@@ -344,6 +347,7 @@ def test_prepare_download_and_path(tmp_path, server):
         tmp_path / "data2",
         tmp_path / "dl2",
         log=lambda m: None,
+        keep_archive=False,
     )
     assert info["folder"] == str(user.resolve()) and info["source"] == "path"
     assert read_json(tmp_path / "p.json")["folder"] == str(user.resolve())  # the user's folder: absolute
@@ -356,6 +360,7 @@ def test_prepare_download_and_path(tmp_path, server):
             tmp_path / "d",
             tmp_path / "x",
             log=lambda m: None,
+            keep_archive=False,
         )
     one_line_error(e, "set data.ljspeech.expected_rows: null")
 
@@ -394,11 +399,19 @@ def test_number_words():
     assert numbers.year_words(1900) == "nineteen hundred"
 
 
+SYNTHETIC_CORPUS = defaults.load()["data"]["ljspeech"]["synthetic"]
+
+
+def corpus_config(**override):
+    """The pipeline's corpus settings (config/config.yaml) with ``override``."""
+    return grammar.CorpusConfig.from_dict({**SYNTHETIC_CORPUS, **override})
+
+
 def test_sentence_generator_is_deterministic_and_within_limits():
-    cfg = grammar.CorpusConfig(n_clips=300, seed=5)
-    a, b = grammar.generate_sentences(cfg), grammar.generate_sentences(grammar.CorpusConfig(n_clips=300, seed=5))
+    cfg = corpus_config(n_clips=300, seed=5)
+    a, b = grammar.generate_sentences(cfg), grammar.generate_sentences(corpus_config(n_clips=300, seed=5))
     assert a == b
-    assert a != grammar.generate_sentences(grammar.CorpusConfig(n_clips=300, seed=6))
+    assert a != grammar.generate_sentences(corpus_config(n_clips=300, seed=6))
     norm = [n for _, n in a]
     assert len(set(norm)) == len(norm)  # unique
     assert all(cfg.min_chars <= len(n) <= cfg.max_chars for n in norm)
@@ -407,7 +420,7 @@ def test_sentence_generator_is_deterministic_and_within_limits():
     assert words == set(grammar.vocabulary(cfg)) or words < set(grammar.vocabulary(cfg))
     # voices / rates / pitches vary and are deterministic too
     plan = sc.plan(cfg)
-    assert plan == sc.plan(grammar.CorpusConfig(n_clips=300, seed=5))
+    assert plan == sc.plan(corpus_config(n_clips=300, seed=5))
     assert len({p["voice"] for p in plan}) == len(cfg.voices)
     assert min(p["rate"] for p in plan) >= cfg.rate[0] and max(p["rate"] for p in plan) <= cfg.rate[1]
     assert len({p["pitch"] for p in plan}) > 10
@@ -416,19 +429,21 @@ def test_sentence_generator_is_deterministic_and_within_limits():
 
 
 def test_vocabulary_and_grammar_knobs_shrink_the_corpus():
-    small = grammar.vocabulary(grammar.CorpusConfig(words_per_class=4, templates=3))
-    large = grammar.vocabulary(grammar.CorpusConfig(words_per_class=10, templates=12))
+    small = grammar.vocabulary(corpus_config(words_per_class=4, templates=3))
+    large = grammar.vocabulary(corpus_config(words_per_class=10, templates=12))
     assert set(small) < set(large) and len(small) < 40
 
 
 def test_impossible_corpus_settings_fail_clearly():
     with pytest.raises(grammar.CorpusError) as e:
-        grammar.generate_sentences(grammar.CorpusConfig(n_clips=5000, words_per_class=2, templates=1))
+        grammar.generate_sentences(corpus_config(n_clips=5000, words_per_class=2, templates=1))
     one_line_error(e, "no new one fits")
     with pytest.raises(grammar.CorpusError, match="max_chars"):
-        grammar.CorpusConfig.from_dict({"max_chars": 120})
+        corpus_config(max_chars=120)
     with pytest.raises(grammar.CorpusError, match="unknown keys"):
-        grammar.CorpusConfig.from_dict({"n_clip": 10})
+        grammar.CorpusConfig.from_dict({**SYNTHETIC_CORPUS, "n_clip": 10})
+    with pytest.raises(grammar.CorpusError, match="missing keys"):
+        grammar.CorpusConfig.from_dict({"n_clips": 10})
 
 
 def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
@@ -447,13 +462,14 @@ def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
     with pytest.raises(grammar.CorpusError, match="'en-gb'"):
         engine.synth("x", "en-gb", 175, 50)
 
-    cfg = {"n_clips": 24, "seed": 3}
+    cfg = {**SYNTHETIC_CORPUS, "n_clips": 24, "seed": 3}
     info = lj_data.prepare(
         {"source": "synthetic", "synthetic": cfg},
         tmp_path / "m.json",
         tmp_path / "data",
         tmp_path / "dl",
         log=lambda m: None,
+        keep_archive=False,
     )
     folder = tmp_path / "data" / "ljspeech_synthetic"
     assert info["folder"] == str(folder.resolve()) and info["synthetic"] is True and info["rows"] == 24
@@ -468,6 +484,7 @@ def test_espeak_synthesis_is_short_deterministic_and_lj_format(tmp_path):
         tmp_path / "data",
         tmp_path / "dl",
         log=lambda m: None,
+        keep_archive=False,
     )
     assert (folder / "wavs" / "SY001-0001.wav").read_bytes() == first  # rebuilt identically
     assert read_json(tmp_path / "m.json")["metadata_sha256"] == info["metadata_sha256"]
@@ -509,6 +526,7 @@ def test_too_short_wav_is_rejected_by_the_data_rule(tmp_path):
             tmp_path / "d",
             tmp_path / "x",
             log=lambda m: None,
+            keep_archive=False,
         )
     one_line_error(e, "LJ001-0003.wav", "100 samples", f"at least {lj.MIN_SAMPLES}", "metadata.csv")
 
@@ -531,6 +549,7 @@ def test_real_data_keeps_long_and_non_ascii_transcripts_and_says_what_happens(tm
         tmp_path / "d",
         tmp_path / "x",
         log=lines.append,
+        keep_archive=False,
     )
     assert info["rows"] == 40 and info["max_text_chars"] == 120
     assert (

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from hw2repro import defaults
 from hw2repro.errors import InputError
 from hw2repro.q3 import data as lj_data
 from hw2repro.q3 import dataset, text
@@ -188,11 +189,12 @@ def test_encode_hand_examples():
 def test_build_split_on_a_synthetic_corpus(tmp_path, monkeypatch):
     pytest.importorskip("espeakng_loader")
     manifest = lj_data.prepare(
-        {"source": "synthetic", "synthetic": {"n_clips": 20, "seed": 1}},
+        defaults.load({"data": {"ljspeech": {"synthetic": {"n_clips": 20, "seed": 1}}}})["data"]["ljspeech"],
         tmp_path / "m.json",
         tmp_path / "data",
         tmp_path / "dl",
         log=lambda m: None,
+        keep_archive=False,
     )
     assert manifest["splits"] == {"train": [0, 15], "val": [15, 16], "test": [16, 20]}
     n_frames = manifest["frames_hop160"]["max"] + 10

@@ -2,13 +2,14 @@
 
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from hw2repro import joblog
+from hw2repro import defaults, joblog
 from hw2repro.q3 import dataset, evaluate, job
 from hw2repro.q3 import models as AM
 from hw2repro.q3 import train as AT
@@ -68,10 +69,14 @@ def feature_files(tmp_path_factory):
     return paths
 
 
+def config_settings(decoder="lstm", seed=42, **kw):
+    """A run's settings from config/config.yaml (where every default lives), with ``kw``."""
+    return replace(AT.TrainSettings.from_config(defaults.load()["q3"], decoder, seed), **kw)
+
+
 def tiny_settings(decoder="lstm", **kw):
     base = dict(
         model=AM.ModelConfig(decoder=decoder, **TINY),
-        seed=7,
         epochs=3,
         batch_size=8,
         eval_batch_size=4,
@@ -79,7 +84,7 @@ def tiny_settings(decoder="lstm", **kw):
         log_train_every=2,
     )
     base.update(kw)
-    return AT.TrainSettings(**base)
+    return config_settings(decoder, 7, **base)
 
 
 def make_trainer(settings, paths, checkpoint=None):
@@ -289,7 +294,7 @@ def test_lstm_state_is_reset_per_call():
 
 
 def test_schedule_per_epoch_matches_homework():
-    s = AT.TrainSettings(epochs=15)
+    s = config_settings(epochs=15)
     model = torch.nn.Linear(2, 2)
     opt = AT.build_optimizer(model, s)
     sch = AT.build_scheduler(opt, s)

@@ -31,7 +31,7 @@ import yaml
 from browser import png_size, run_browser
 
 from conftest import REPO, snakemake
-from hw2repro import labels, provenance
+from hw2repro import defaults, labels, provenance
 from hw2repro import stats as hs
 from hw2repro.q1 import summary as q1s
 from hw2repro.q2 import published as q2p
@@ -428,7 +428,7 @@ def test_build_on_made_up_real_data_results(tmp_path, canonical):
         ],
     }
     settings = {
-        "config": {"q2": {"epochs": 15, "batch_size": 8, "optimizer": "sgd"}, "q3": {"batch_size": 64}},
+        "config": defaults.load({"q2": {"epochs": 15, "batch_size": 8, "optimizer": "sgd"}, "q3": {"batch_size": 64}}),
         "questions": {"q1": False, "q2": True, "q3": True},
         "q2_figures": q2_figs,
         "configfiles": [],

@@ -46,14 +46,14 @@ def enable_determinism() -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def pick_device(allow_cuda: bool = True) -> torch.device:
+def pick_device(allow_cuda: bool) -> torch.device:
     """CUDA when present and allowed (e.g. a SLURM job given a GPU), else CPU."""
     if allow_cuda and torch.cuda.is_available():
         return torch.device("cuda")
     return torch.device("cpu")
 
 
-def setup_job(seed: int, threads: int, allow_cuda: bool = True) -> tuple[torch.device, dict]:
+def setup_job(seed: int, threads: int, allow_cuda: bool) -> tuple[torch.device, dict]:
     """The standard preamble of a training/evaluation job: threads, determinism, device, seeds."""
     n = configure_threads(threads)
     enable_determinism()

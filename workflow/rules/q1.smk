@@ -3,16 +3,19 @@
 #   q1_scaling -> wall time / peak memory of exact vs linear attention over L, slopes, crossover
 #   q1_figures -> time vs L, error vs scale, M vs D
 
-# Paths and target lists come from common.smk.
+# Paths and target lists come from hw2repro.targets (via common.smk).
+
+Q1_CATEGORY = "Q1 linear attention"
 
 
 rule q1_verify:
+    """Q1 checks: kernel identity, feature-count formulas, linear = quadratic order, error vs softmax."""
     input:
         code=code_of("q1_verify.py"),
     output:
         verification=report(
             f"{Q1_DIR}/verification.csv",
-            caption="../../report/q1_verification.rst",
+            caption=rule_caption("verification"),
             category=Q1_CATEGORY,
             subcategory="verification",
             labels={"table": "verification"},
@@ -37,6 +40,7 @@ rule q1_verify:
 
 
 rule q1_scaling:
+    """Q1 wall time and peak memory of exact vs linear attention over L: slopes, crossover, claims."""
     input:
         code=code_of("q1_scaling.py"),
     output:
@@ -45,7 +49,7 @@ rule q1_scaling:
         crossover=f"{Q1_DIR}/crossover.csv",
         complexity=report(
             f"{Q1_DIR}/complexity.csv",
-            caption="../../report/q1_complexity.rst",
+            caption=rule_caption("complexity"),
             category=Q1_CATEGORY,
             subcategory="complexity",
             labels={"table": "complexity claims vs measured"},
@@ -72,6 +76,7 @@ rule q1_scaling:
 
 
 rule q1_figures:
+    """Q1 figures: time and memory vs L, approximation error vs scale, feature dimension M vs D."""
     input:
         scaling=rules.q1_scaling.output.scaling,
         slopes=rules.q1_scaling.output.slopes,
@@ -79,26 +84,26 @@ rule q1_figures:
         approx=rules.q1_verify.output.approx,
         code=code_of("q1_figures.py"),
     output:
-        scaling_pdf=q1_figure("scaling", "pdf"),
+        scaling_pdf=targets.q1_figure(config, "scaling", "pdf"),
         scaling_png=report(
-            q1_figure("scaling", "png"),
-            caption="../../report/q1_scaling.rst",
+            targets.q1_figure(config, "scaling", "png"),
+            caption=rule_caption("q1_scaling"),
             category=Q1_CATEGORY,
             subcategory="scaling",
             labels={"figure": "time and memory vs L"},
         ),
-        error_pdf=q1_figure("error_vs_scale", "pdf"),
+        error_pdf=targets.q1_figure(config, "error_vs_scale", "pdf"),
         error_png=report(
-            q1_figure("error_vs_scale", "png"),
-            caption="../../report/q1_error_vs_scale.rst",
+            targets.q1_figure(config, "error_vs_scale", "png"),
+            caption=rule_caption("q1_error_vs_scale"),
             category=Q1_CATEGORY,
             subcategory="approximation error",
             labels={"figure": "error vs scale of qᵀk"},
         ),
-        dims_pdf=q1_figure("feature_dim", "pdf"),
+        dims_pdf=targets.q1_figure(config, "feature_dim", "pdf"),
         dims_png=report(
-            q1_figure("feature_dim", "png"),
-            caption="../../report/q1_feature_dim.rst",
+            targets.q1_figure(config, "feature_dim", "png"),
+            caption=rule_caption("q1_feature_dim"),
             category=Q1_CATEGORY,
             subcategory="feature dimension",
             labels={"figure": "M vs D"},

@@ -1,10 +1,15 @@
 # Q2: CNN on OCTMNIST. data -> one training job per pooling x lr x seed -> tables -> figures.
-# Paths and target lists come from common.smk.
+# Paths and target lists come from hw2repro.targets (via common.smk).
+
+Q2_RUNS = targets.q2_runs(config)
+Q2_FIG_SUFFIX = targets.q2_fig_suffix(config)
+POOLING_LABEL = {str(p == "none"): label for p, label in labels.POOLING.items()}  # by no_maxpool
 
 from hw2repro import input_identity
 
 
 rule octmnist_data:
+    """OCTMNIST as data/octmnist.npz (synthetic stand-in, a local file or the MD5-checked download) and its metadata."""
     input:
         user_file=lambda w: [OCT["path"]] if OCT["source"] == "file" else [],
         code=code_of("octmnist_data.py"),
@@ -32,6 +37,7 @@ rule octmnist_data:
 
 
 rule q2_train:
+    """Train the CNN for one pooling x lr x seed: per-epoch metrics, test accuracy and predictions, weights."""
     input:
         data=rules.octmnist_data.output.npz,
         code=code_of("q2_train.py"),
@@ -60,16 +66,17 @@ rule q2_train:
             "pooling": w.pooling,
             "lr": float(w.lr),
             "seed": int(w.seed),
-            **{k: Q2[k] for k in ("epochs", "batch_size", "dropout", "l2_decay", "optimizer")},
+            **result_keys.training_settings(config, "q2"),
         },
         eq_test_dist=Q2["eq_test_dist"],
         allow_cuda=Q2["allow_cuda"],
-        resume=lambda w: f"{q2_run(w.pooling, w.lr, w.seed)}/resume.pt",
+        resume=lambda w: f"{targets.q2_run(config, w.pooling, w.lr, w.seed)}/resume.pt",
     script:
         "../scripts/q2_train.py"
 
 
 rule q2_aggregate:
+    """Q2 tables over every run: summary, per-configuration means, epochs, best lr per pooling."""
     input:
         results=[f"{run}/result.json" for run in Q2_RUNS],
         metrics=[f"{run}/metrics.csv" for run in Q2_RUNS],
@@ -96,6 +103,7 @@ rule q2_aggregate:
 
 
 rule q2_config_figures:
+    """The homework's training-loss and validation-accuracy figures for one lr x pooling."""
     input:
         epochs=rules.q2_aggregate.output.epochs,
         data_meta=rules.octmnist_data.output.meta,
@@ -104,7 +112,7 @@ rule q2_config_figures:
         loss_pdf=f"{Q2_DIR}/figures/CNN-training-loss-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.pdf",
         loss_png=report(
             f"{Q2_DIR}/figures/CNN-training-loss-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.png",
-            caption="../../report/q2_training_loss.rst",
+            caption=rule_caption("training-loss"),
             category="Q2 CNN on OCTMNIST",
             subcategory="training loss",
             labels=lambda w: {"lr": w.lr, "pooling": POOLING_LABEL[w.no_maxpool]},
@@ -112,7 +120,7 @@ rule q2_config_figures:
         acc_pdf=f"{Q2_DIR}/figures/CNN-validation-accuracy-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.pdf",
         acc_png=report(
             f"{Q2_DIR}/figures/CNN-validation-accuracy-{{lr}}-{Q2_FIG_SUFFIX}-{{no_maxpool}}.png",
-            caption="../../report/q2_validation_accuracy.rst",
+            caption=rule_caption("validation-accuracy"),
             category="Q2 CNN on OCTMNIST",
             subcategory="validation accuracy",
             labels=lambda w: {"lr": w.lr, "pooling": POOLING_LABEL[w.no_maxpool]},
@@ -136,6 +144,7 @@ rule q2_config_figures:
 
 
 rule q2_overview_figure:
+    """Q2 test accuracy of every run beside the published numbers (overview and spread)."""
     input:
         summary=rules.q2_aggregate.output.summary,
         references=REFERENCES,
@@ -145,7 +154,7 @@ rule q2_overview_figure:
         pdf=f"{Q2_DIR}/figures/test_accuracy_overview.pdf",
         png=report(
             f"{Q2_DIR}/figures/test_accuracy_overview.png",
-            caption="../../report/q2_overview.rst",
+            caption=rule_caption("test_accuracy_overview"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
             labels={"figure": "test accuracy overview"},
@@ -153,7 +162,7 @@ rule q2_overview_figure:
         spread_pdf=f"{Q2_DIR}/figures/published_spread.pdf",
         spread_png=report(
             f"{Q2_DIR}/figures/published_spread.png",
-            caption="../../report/q2_published_spread.rst",
+            caption=rule_caption("published_spread"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
             labels={"figure": "every published number against ours"},
@@ -174,6 +183,7 @@ rule q2_overview_figure:
 
 
 rule q2_lr_overlay:
+    """Q2 learning curves of every lr overlaid, for one pooling."""
     input:
         epochs=rules.q2_aggregate.output.epochs,
         data_meta=rules.octmnist_data.output.meta,
@@ -182,7 +192,7 @@ rule q2_lr_overlay:
         pdf=f"{Q2_DIR}/figures/lr_overlay_{{pooling}}.pdf",
         png=report(
             f"{Q2_DIR}/figures/lr_overlay_{{pooling}}.png",
-            caption="../../report/q2_lr_overlay.rst",
+            caption=rule_caption("lr_overlay"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
             labels=lambda w: {"figure": f"every lr overlaid, {labels.POOLING[w.pooling]}"},
@@ -203,6 +213,7 @@ rule q2_lr_overlay:
 
 
 rule q2_classes:
+    """Q2 per-class accuracy and confusion matrices at the chosen lr (tables and figures)."""
     input:
         predictions=[f"{run}/test_predictions.csv" for run in Q2_RUNS],
         best_lr=rules.q2_aggregate.output.best_lr,
@@ -214,7 +225,7 @@ rule q2_classes:
         per_class_pdf=f"{Q2_DIR}/figures/per_class_accuracy.pdf",
         per_class_png=report(
             f"{Q2_DIR}/figures/per_class_accuracy.png",
-            caption="../../report/q2_per_class.rst",
+            caption=rule_caption("per_class_accuracy"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
             labels={"figure": "test accuracy per class"},
@@ -222,7 +233,7 @@ rule q2_classes:
         confusion_pdf=f"{Q2_DIR}/figures/confusion_matrix.pdf",
         confusion_png=report(
             f"{Q2_DIR}/figures/confusion_matrix.png",
-            caption="../../report/q2_confusion.rst",
+            caption=rule_caption("confusion_matrix"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
             labels={"figure": "confusion matrix at the chosen lr"},
@@ -240,6 +251,6 @@ rule q2_classes:
         runtime=10,
     params:
         # what each predictions file is, in input order (the script does not parse paths)
-        runs=[{"pooling": p, "lr": lr, "seed": s} for p, lr in Q2_CONFIGS for s in Q2["seeds"]],
+        runs=targets.q2_run_points(config),
     script:
         "../scripts/q2_classes.py"

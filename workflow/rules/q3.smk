@@ -1,20 +1,24 @@
 # Q3: speech recognition on LJ Speech. features (rule q3_features, q3_data.smk) -> one training
 # job per decoder x seed (train, validate every epoch, test + audio-blind baseline) -> tables -> figures.
 
-# Paths, settings and target lists come from common.smk.
+# Paths and target lists come from hw2repro.targets, training settings from hw2repro.result_keys.
+
+Q3_RUNS = targets.q3_runs(config)
+Q3_RUN = f"{Q3_DIR}/runs/{{decoder}}_seed{{seed}}"
 
 
 rule q3_train:
+    """Train one Q3 decoder for one seed, validate every epoch, test it (and the audio-blind baseline)."""
     input:
-        train=f"{RESULTS}/q3/features/train.pt",
-        val=f"{RESULTS}/q3/features/val.pt",
-        test=f"{RESULTS}/q3/features/test.pt",
-        arrays=[f"{RESULTS}/q3/features/{s}.features.npy" for s in Q3_SPLITS],  # named by the .pt files
+        train=targets.q3_feature_file(config, "train"),
+        val=targets.q3_feature_file(config, "val"),
+        test=targets.q3_feature_file(config, "test"),
+        arrays=[targets.q3_feature_file(config, s, "array") for s in targets.Q3_SPLITS],  # named by the .pt files
         code=code_of("q3_train.py"),
     output:
         metrics=report(
             f"{Q3_RUN}/metrics.csv",
-            caption="../../report/q3_metrics.rst",
+            caption=rule_caption("metrics"),
             category="Q3 speech recognition",
             subcategory="runs",
             labels={"decoder": "{decoder}", "seed": "{seed}", "file": "per-epoch metrics"},
@@ -22,7 +26,7 @@ rule q3_train:
         test=f"{Q3_RUN}/test.json",
         predictions=report(
             f"{Q3_RUN}/predictions.txt",
-            caption="../../report/q3_predictions.rst",
+            caption=rule_caption("predictions"),
             category="Q3 speech recognition",
             subcategory="runs",
             labels={"decoder": "{decoder}", "seed": "{seed}", "file": "test predictions"},
@@ -41,23 +45,25 @@ rule q3_train:
         disk_mb=estimated("q3_train", "disk_mb"),
         gpu=Q3["gpu"],
     params:
-        settings=q3_train_settings,
+        # everything that changes a run's result, so Snakemake re-runs the job when it changes
+        settings=result_keys.training_settings(config, "q3"),
         allow_cuda=Q3["allow_cuda"],
         # Not an output: it must survive a killed job (Snakemake deletes a failed job's outputs).
-        resume=lambda w: f"{q3_run(w.decoder, w.seed)}/resume.pt",
+        resume=lambda w: f"{targets.q3_run(config, w.decoder, w.seed)}/resume.pt",
     script:
         "../scripts/q3_train.py"
 
 
 rule q3_aggregate:
+    """Q3 tables over every run: test summary and per-epoch metrics."""
     input:
-        tests=[f"{q3_run(d, s)}/test.json" for d, s in Q3_RUNS],
-        metrics=[f"{q3_run(d, s)}/metrics.csv" for d, s in Q3_RUNS],
+        tests=[f"{targets.q3_run(config, d, s)}/test.json" for d, s in Q3_RUNS],
+        metrics=[f"{targets.q3_run(config, d, s)}/metrics.csv" for d, s in Q3_RUNS],
         code=code_of("q3_aggregate.py"),
     output:
         summary=report(
             f"{Q3_DIR}/summary.csv",
-            caption="../../report/q3_summary.rst",
+            caption=rule_caption("summary"),
             category="Q3 speech recognition",
             subcategory="summary",
             labels={"file": "test summary per run"},
@@ -81,6 +87,7 @@ rule q3_aggregate:
 
 
 rule q3_figures:
+    """Q3 figures: loss, validation similarities, the test table vs published, the homework's per-run plots."""
     input:
         summary=rules.q3_aggregate.output.summary,
         epochs=rules.q3_aggregate.output.epochs,
@@ -91,7 +98,7 @@ rule q3_figures:
         loss_pdf=f"{Q3_FIG}/loss_train_val.pdf",
         loss_png=report(
             f"{Q3_FIG}/loss_train_val.png",
-            caption="../../report/q3_loss.rst",
+            caption=rule_caption("loss_train_val"),
             category="Q3 speech recognition",
             subcategory="summary",
             labels={"file": "training vs validation loss"},
@@ -99,7 +106,7 @@ rule q3_figures:
         similarity_pdf=f"{Q3_FIG}/val_similarities.pdf",
         similarity_png=report(
             f"{Q3_FIG}/val_similarities.png",
-            caption="../../report/q3_similarities.rst",
+            caption=rule_caption("val_similarities"),
             category="Q3 speech recognition",
             subcategory="summary",
             labels={"file": "validation similarities"},
@@ -108,13 +115,13 @@ rule q3_figures:
         table_pdf=f"{Q3_FIG}/test_table.pdf",
         table_png=report(
             f"{Q3_FIG}/test_table.png",
-            caption="../../report/q3_test_table.rst",
+            caption=rule_caption("test_table"),
             category="Q3 speech recognition",
             subcategory="summary",
             labels={"file": "test table vs published"},
         ),
         # The homework's own plot names, per run (PDF as in the original, plus PNG).
-        run_plots=q3_run_plots(),
+        run_plots=targets.q3_run_plots(config),
     log:
         f"{RESULTS}/logs/q3/figures.log",
     benchmark:

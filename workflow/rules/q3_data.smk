@@ -1,12 +1,13 @@
 # Q3 data and features: an LJ-Speech-format folder (synthetic, a local copy, or the download)
 # -> results/data/ljspeech.json -> one cached features file per split, read by the training jobs.
 
-# Paths, settings and target lists come from common.smk.
+# Paths and target lists come from hw2repro.targets (via common.smk).
 
 from hw2repro import input_identity
 
 
 rule ljspeech_data:
+    """The LJ-Speech-format corpus (synthetic, a local copy or the SHA-256-checked download), validated, as a manifest."""
     input:
         # a local copy's metadata.csv, so editing it re-runs the data rule (when it is missing, the
         # job itself reports the folder and what was expected)
@@ -30,7 +31,7 @@ rule ljspeech_data:
         runtime=estimated("ljspeech_data", "runtime"),
         disk_mb=estimated("ljspeech_data", "disk_mb"),
     params:
-        ljspeech=ljspeech_params(),
+        ljspeech=targets.ljspeech_params(LJ),
         # a local copy's clips (name, size, mtime): a wav changed, added or deleted re-runs the rule
         clips=lambda w: input_identity.clips_identity(LJ["path"]) if LJ["source"] == "path" else "",
         data_dir=lambda wildcards, output: str(Path(output.manifest).parent),
@@ -40,13 +41,14 @@ rule ljspeech_data:
 
 
 rule q3_features:
+    """Q3 log-mel features of one split (train, val or test), cached for the training jobs."""
     input:
         manifest=rules.ljspeech_data.output.manifest,
         code=code_of("q3_features.py"),
     output:
-        features=f"{RESULTS}/q3/features/{{split}}.pt",
+        features=targets.q3_feature_file(config, "{split}"),
         # the features themselves, written chunk by chunk; training memory-maps them
-        array=f"{RESULTS}/q3/features/{{split}}.features.npy",
+        array=targets.q3_feature_file(config, "{split}", "array"),
     log:
         f"{RESULTS}/logs/q3/features_{{split}}.log",
     benchmark:

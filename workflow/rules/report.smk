@@ -1,98 +1,60 @@
 # The compiled reproduction report: every question's tables, figures (PNG), data metadata and
 # benchmark files -> results/report/index.html (self-contained), report.md (same template
 # content) and the tidy tables they are built from (results/report/tables/*.csv).
-# Paths and target lists come from common.smk (and q3.smk); the logic is in hw2repro.report
+# Paths and target lists come from hw2repro.targets; the logic is in hw2repro.report
 # (render: collect and render; blocks and one module per section: layout) and each question's
 # summary module (the tables computed from the results).
 
+from hw2repro.report.captions import CAPTIONS  # which caption file describes which output
+from hw2repro.report.tables import TIDY_TABLES  # the tidy tables written beside the report
+
 REPORT_DIR = f"{RESULTS}/report"
 REPORT_TEMPLATE_DIR = REPO_DIR / "report" / "templates"
-REPORT_CAPTION_DIR = REPO_DIR / "report"
 # A question is in the report when its rules are part of the workflow; the others read "not run".
 REPORT_Q1 = rules.has("q1_figures")
 REPORT_Q2 = rules.has("q2_aggregate")
 REPORT_Q3 = rules.has("q3_aggregate")
-# The tidy tables written beside the report (always all of them; a question not run gives headers only).
-REPORT_TABLES = [
-    "setup",
-    "q1_verification",
-    "q1_observations",
-    "q1_complexity",
-    "q1_crossover",
-    "q2_config_stats",
-    "q2_comparison",
-    "q2_published_spread",
-    "q2_pooling",
-    "q2_best_lr",
-    "q2_params",
-    "q2_flat_runs",
-    "q2_per_class",
-    "q3_stats",
-    "q3_comparison",
-    "q3_samples",
-    "benchmarks",
-    "benchmark_totals",
-    "provenance",
-]
-# Every benchmark file of the jobs the report summarises (each rule's benchmark: pattern, expanded
-# over the same grids as the target lists).
-REPORT_BENCHMARKS = (
-    ([rules.q1_verify.benchmark, rules.q1_scaling.benchmark, rules.q1_figures.benchmark] if REPORT_Q1 else [])
-    + (
-        [
-            rules.octmnist_data.benchmark,
-            rules.q2_aggregate.benchmark,
-            rules.q2_overview_figure.benchmark,
-            rules.q2_classes.benchmark,
-        ]
-        + expand(rules.q2_lr_overlay.benchmark, pooling=Q2["poolings"])
-        + expand(rules.q2_train.benchmark, pooling=Q2["poolings"], lr=[fmt_num(x) for x in Q2["lrs"]], seed=Q2["seeds"])
-        + [rules.q2_config_figures.benchmark.format(lr=lr, no_maxpool=p == "none") for p, lr in Q2_CONFIGS]
-        if REPORT_Q2
-        else []
-    )
-    + (
-        [rules.ljspeech_data.benchmark, rules.q3_aggregate.benchmark, rules.q3_figures.benchmark]
-        + expand(rules.q3_features.benchmark, split=Q3_SPLITS)
-        + [rules.q3_train.benchmark.format(decoder=d, seed=s) for d, s in Q3_RUNS]
-        if REPORT_Q3
-        else []
-    )
+# Every benchmark file of the jobs the report summarises: each rule's own benchmark: pattern, over the
+# jobs hw2repro.targets lists for the questions in the workflow.
+REPORT_JOBS = (
+    (targets.q1_jobs(config) if REPORT_Q1 else [])
+    + (targets.q2_jobs(config) if REPORT_Q2 else [])
+    + (targets.q3_jobs(config) if REPORT_Q3 else [])
 )
+REPORT_BENCHMARKS = [getattr(rules, rule).benchmark.format(**wildcards) for rule, wildcards in REPORT_JOBS]
 # The Q2 per-configuration figures, with what each one shows (the script does not parse names).
-REPORT_Q2_FIGURES = (
-    [
-        {"kind": kind, "pooling": p, "lr": lr, "path": q2_figure(kind, p, lr, "png")}
-        for p, lr in Q2_CONFIGS
-        for kind in ("training-loss", "validation-accuracy")
-    ]
-    if REPORT_Q2
-    else []
-)
+REPORT_Q2_FIGURES = targets.q2_config_figures(config) if REPORT_Q2 else []
 
 
 rule report:
+    """The compiled reproduction report (index.html, report.md) and the tidy tables it is built from."""
     input:
         q1_tables=[f"{Q1_DIR}/{n}.csv" for n in ("verification", "complexity", "crossover")] if REPORT_Q1 else [],
         q1_environment=[f"{Q1_DIR}/scaling_environment.json"] if REPORT_Q1 else [],
-        q1_figures=[q1_figure(n, "png") for n in ("scaling", "error_vs_scale", "feature_dim")] if REPORT_Q1 else [],
+        q1_figures=[targets.q1_figure(config, n, "png") for n in targets.Q1_FIGURES] if REPORT_Q1 else [],
         q2_tables=[f"{Q2_DIR}/{n}.csv" for n in ("summary", "best_lr", "epochs", "per_class")] if REPORT_Q2 else [],
-        q2_results=[f"{run}/result.json" for run in Q2_RUNS] if REPORT_Q2 else [],
+        q2_results=[f"{run}/result.json" for run in targets.q2_runs(config)] if REPORT_Q2 else [],
         q2_figures=(
-            [f"{Q2_DIR}/figures/{n}.png" for n in ["test_accuracy_overview", *Q2_OVERVIEW_FIGURES]]
+            [f"{Q2_DIR}/figures/{n}.png" for n in ["test_accuracy_overview", *targets.q2_overview_figures(config)]]
             + [f["path"] for f in REPORT_Q2_FIGURES]
             if REPORT_Q2
             else []
         ),
         q3_tables=[f"{Q3_DIR}/summary.csv", f"{Q3_DIR}/epochs.csv"] if REPORT_Q3 else [],
-        q3_results=[f"{q3_run(d, s)}/test.json" for d, s in Q3_RUNS] if REPORT_Q3 else [],
-        q3_predictions=[f"{q3_run(d, s)}/predictions.txt" for d, s in Q3_RUNS] if REPORT_Q3 else [],
+        q3_results=(
+            [f"{targets.q3_run(config, d, s)}/test.json" for d, s in targets.q3_runs(config)] if REPORT_Q3 else []
+        ),
+        q3_predictions=(
+            [f"{targets.q3_run(config, d, s)}/predictions.txt" for d, s in targets.q3_runs(config)]
+            if REPORT_Q3
+            else []
+        ),
         q3_figures=[f"{Q3_FIG}/{n}.png" for n in ("loss_train_val", "val_similarities")] if REPORT_Q3 else [],
         data_meta=([rules.octmnist_data.output.meta] if REPORT_Q2 else [])
         + ([rules.ljspeech_data.output.manifest] if REPORT_Q3 else []),
         references=REFERENCES,
         benchmarks=REPORT_BENCHMARKS,
-        captions=sorted(workflow_file(p) for p in REPORT_CAPTION_DIR.glob("q[123]_*.rst")),
+        captions=sorted({workflow_file("report", f"{c}.rst") for c in CAPTIONS.values() if c.startswith("q")}),
         templates=[workflow_file(REPORT_TEMPLATE_DIR / n) for n in ("report.html.j2", "report.md.j2")],
         code=code_of("build_report.py"),
     output:
@@ -101,12 +63,12 @@ rule report:
         # for Snakemake's report, which embeds it as a data URL
         figureless=report(
             f"{REPORT_DIR}/figureless.html",
-            caption="../../report/compiled_report.rst",
+            caption=rule_caption("compiled_report"),
             category="Report",
             labels={"file": "compiled reproduction report"},
         ),
         markdown=f"{REPORT_DIR}/report.md",
-        tables=[f"{REPORT_DIR}/tables/{name}.csv" for name in REPORT_TABLES],
+        tables=[f"{REPORT_DIR}/tables/{name}.csv" for name in TIDY_TABLES],
     log:
         f"{RESULTS}/logs/report/report.log",
     benchmark:
@@ -125,7 +87,7 @@ rule report:
         questions={"q1": REPORT_Q1, "q2": REPORT_Q2, "q3": REPORT_Q3},
         q2_figures=REPORT_Q2_FIGURES,
         # what each predictions.txt is, in input order
-        q3_runs=[{"decoder": d, "seed": s} for d, s in Q3_RUNS] if REPORT_Q3 else [],
+        q3_runs=[{"decoder": d, "seed": s} for d, s in targets.q3_runs(config)] if REPORT_Q3 else [],
         configfiles=[DEFAULT_CONFIG, *(os.path.relpath(f) for f in workflow.configfiles)],
     script:
         "../scripts/build_report.py"
@@ -134,6 +96,7 @@ rule report:
 # The run's resolved config under its own root, so `make compare` knows the settings of each run
 # (hw2repro.compare); part of the default target. A config change re-writes it (params), in a second.
 rule run_config:
+    """The run's resolved config under its output root, for make compare."""
     input:
         code=code_of("run_config.py"),
     output:

@@ -16,7 +16,7 @@ def main(smk, log):
         data_dir=smk.params.data_dir,
         download_dir=smk.params.download_dir,
         log=log,
-        keep_archive=bool(smk.config["data"]["ljspeech"].get("keep_archive", False)),
+        keep_archive=bool(smk.config["data"]["ljspeech"]["keep_archive"]),
     )
 
 

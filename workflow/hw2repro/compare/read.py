@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from .. import result_keys
+
 RUN_CONFIG = "config.yaml"  # the resolved config, written by rule run_config into every root
 # Settings that never differ in a meaningful way: the output root is what tells the two runs apart.
 IGNORED_SETTINGS = {"results"}
@@ -83,13 +85,9 @@ def is_timing(key: str) -> bool:
 
 
 def setting_verdict(key: str) -> str:
-    """Whether a config key changes the numbers (key: dotted path, e.g. q2.lrs)."""
-    leaf = key.rsplit(".", 1)[-1]
-    if leaf in ("threads", "allow_cuda", "gpu"):
-        return BITS + " (threads/device)"
-    if leaf in ("train_mem_mb", "train_runtime"):
-        return NONE + " (cluster resources)"
-    return CHANGES
+    """Whether a config key changes the numbers (key: dotted path, e.g. q2.lrs; hw2repro.result_keys decides)."""
+    effect, why = result_keys.effect(key)
+    return {"changes": CHANGES, "bits": BITS, "none": NONE}[effect] + (f" ({why})" if why else "")
 
 
 ENV_VERDICTS = {

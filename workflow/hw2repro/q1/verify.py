@@ -143,7 +143,7 @@ def check_exact_reference(dims, length: int, rtol: float, generator: torch.Gener
     return rows
 
 
-def approximation_sweep(scales, ks, d: int, length: int, seeds, construction: str = "symmetric") -> list[dict]:
+def approximation_sweep(scales, ks, d: int, length: int, seeds, construction: str) -> list[dict]:
     """Error of the Taylor linear form against exact softmax attention as std(qᵀk) grows.
 
     Also records the sign facts the error depends on: the Taylor kernel of an odd degree

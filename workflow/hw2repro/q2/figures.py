@@ -1,6 +1,6 @@
-"""Q2 figures beyond the homework's per-configuration plots: test accuracy of every run beside the
-published numbers, every learning rate overlaid per pooling, per-class accuracy and confusion
-matrices on the (imbalanced) test set."""
+"""Q2 figures: the homework's two per-configuration plots, and beyond them test accuracy of every run
+beside the published numbers, every learning rate overlaid per pooling, per-class accuracy and
+confusion matrices on the (imbalanced) test set."""
 
 from __future__ import annotations
 
@@ -11,6 +11,24 @@ from matplotlib.ticker import MaxNLocator
 
 from .. import plotting
 from ..labels import POOLING
+
+# The homework's per-configuration figures: (column of epochs.csv, y label), in output order.
+CONFIG_FIGURES = (("train_loss", "Training loss (running mean)"), ("val_acc", "Validation accuracy"))
+
+
+def config_figure(epochs: pd.DataFrame, pooling: str, lr: float, column: str, ylabel: str, note: str | None):
+    """One of the homework's figures for one lr x pooling configuration: ``column`` per epoch."""
+    run = epochs[(epochs["pooling"] == pooling) & (epochs["lr"] == lr)]
+    if run.empty:
+        raise ValueError(f"no epochs for pooling={pooling} lr={lr}")
+    fig, ax = plotting.new_figure()
+    plotting.epoch_curves(ax, run, column, ylabel)
+    diverged = diverged_note(run)
+    if diverged:
+        ax.text(0.5, 0.5, diverged, transform=ax.transAxes, ha="center", va="center", color="red")
+    ax.set_title(f"lr={lr:g}, {POOLING[pooling]}")
+    plotting.mark_data(fig, note)
+    return fig
 
 
 def q2_overview(runs: pd.DataFrame, refs: pd.DataFrame, note: str | None):

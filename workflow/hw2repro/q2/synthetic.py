@@ -108,9 +108,11 @@ def draw_images(labels: np.ndarray, rng: np.random.Generator, faint_fraction: fl
 
 
 def generate(
-    n_train: int, n_val: int, n_test: int, seed: int, faint_fraction: float = 0.25, noise_looks: float = 3.0
+    n_train: int, n_val: int, n_test: int, seed: int, faint_fraction: float, noise_looks: float
 ) -> dict[str, np.ndarray]:
-    """Return arrays with the real octmnist.npz keys: uint8 (N, 28, 28) images, uint8 (N, 1) labels."""
+    """Return arrays with the real octmnist.npz keys: uint8 (N, 28, 28) images, uint8 (N, 1) labels.
+
+    The arguments are the keys of ``data.octmnist.synthetic`` (no defaults: config/config.yaml has them)."""
     rng = np.random.default_rng(seed)
     out = {}
     for split, n, freqs in (

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
@@ -26,14 +26,23 @@ from .model import build, count_parameters
 
 @dataclass(frozen=True)
 class Q2Settings:
+    """One run's settings: its grid point (pooling, lr, seed) and the ``q2`` keys that change its
+    numbers. No field has a default: they come from config/config.yaml (``from_config``)."""
+
     pooling: str
     lr: float
     seed: int
-    epochs: int = 15
-    batch_size: int = 8
-    dropout: float = 0.7
-    l2_decay: float = 0.0
-    optimizer: str = "sgd"
+    epochs: int
+    batch_size: int
+    dropout: float
+    l2_decay: float
+    optimizer: str
+
+    @classmethod
+    def from_config(cls, q2: dict, pooling: str, lr: float, seed: int) -> Q2Settings:
+        """The run at (pooling, lr, seed) of ``config["q2"]``."""
+        own = [f.name for f in fields(cls)][3:]
+        return cls(pooling=pooling, lr=float(lr), seed=int(seed), **{k: q2[k] for k in own})
 
     def as_dict(self) -> dict:
         return asdict(self)

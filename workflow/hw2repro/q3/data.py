@@ -52,7 +52,8 @@ def prepare(
     data_dir: str | os.PathLike,
     download_dir: str | os.PathLike,
     log=print,
-    keep_archive: bool = False,
+    *,
+    keep_archive: bool,
 ) -> dict:
     """Make the configured LJ-Speech-format folder available, validate it, write ``manifest``.
 

@@ -15,8 +15,6 @@ import torch
 from ..errors import InputError
 from .text import VOCAB_SIZE
 
-SPLITS = ("train", "val", "test")
-
 
 @dataclass
 class SplitData:

@@ -12,7 +12,8 @@ import pandas as pd
 import torch
 
 from ..io import save_torch, write_csv, write_json, write_text
-from .dataset import SPLITS, load_split
+from .dataset import load_split
+from .split import SPLITS
 from .train import METRIC_COLUMNS, Trainer, TrainSettings
 
 

@@ -3,9 +3,7 @@
 Layout (LJSpeech-1.1 and the synthetic corpus alike): ``metadata.csv`` with one row per clip,
 ``id|raw text|normalized text`` (``|``-separated, no header, no quoting: quotes are ordinary
 characters), and ``wavs/<id>.wav``, 22,050 Hz mono 16-bit PCM. The homework uses the
-normalized text and splits by row order, without shuffling: train [0, 9825), validation
-[9825, 10480), test [10480, 13100). Other row counts are split with the same fractions
-(exactly 75 % / 5 % / 20 %).
+normalized text and splits by row order, without shuffling (hw2repro.q3.split).
 """
 
 from __future__ import annotations
@@ -25,11 +23,9 @@ import numpy as np
 from .. import download as dl
 from ..errors import InputError
 from ..io import read_json
+from .split import N_ROWS, bounds
 
 SAMPLE_RATE = 22_050
-N_ROWS = 13_100
-SPLIT_ENDS = (9_825, 10_480)  # train end, validation end (row order)
-SPLITS = ("train", "val", "test")
 FOLDER_NAME = "LJSpeech-1.1"
 URL = "https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2"
 SHA256 = "be1a30453f28eb8dd26af4101ae40cbf2c50413b1bb21936cbcdc6fae3de8aa5"
@@ -249,21 +245,16 @@ def validate_folder(
 
 
 def split_bounds(n_rows: int, where: str = "") -> dict[str, tuple[int, int]]:
-    """Row ranges [start, end) of train / val / test, by row order.
-
-    13,100 rows give the homework's 9,825 / 655 / 2,620; other counts get the same fractions
-    (75 % / 5 % / 20 %, rounded down at each boundary).
-    """
-    train_end = n_rows * SPLIT_ENDS[0] // N_ROWS
-    val_end = n_rows * SPLIT_ENDS[1] // N_ROWS
-    bounds = {"train": (0, train_end), "val": (train_end, val_end), "test": (val_end, n_rows)}
-    empty = [s for s, (a, b) in bounds.items() if b <= a]
+    """Row ranges [start, end) of train / val / test, by row order (hw2repro.q3.split); refuses an
+    empty split, naming ``where`` (the file and key) when given."""
+    ranges = bounds(n_rows)
+    empty = [s for s, (a, b) in ranges.items() if b <= a]
     if empty:
         raise LJSpeechError(
             f"{where + ': ' if where else ''}{n_rows} rows are too few to split 75/5/20: empty "
             f"{', '.join(empty)} split (every count from 17 rows up splits)"
         )
-    return bounds
+    return ranges
 
 
 # ---------------------------------------------------------------------------- download

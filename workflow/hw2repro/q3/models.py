@@ -73,7 +73,7 @@ def encoder_time_length(n_frames: int) -> int:
     return (n_frames + 2 * 1 - 3) // 2 + 1
 
 
-def sinusoids(length: int, channels: int, max_timescale: float = 3000.0) -> torch.Tensor:
+def sinusoids(length: int, channels: int, max_timescale: float) -> torch.Tensor:
     """Whisper's fixed positions: (length, channels), [sin | cos] halves."""
     assert channels % 2 == 0
     log_timescale_increment = np.log(max_timescale) / (channels // 2 - 1)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import labels
+from .captions import CAPTIONS
 
 TITLE = "IST Deep Learning 2023/24 Homework 2, reproduced"
 QUESTION_TITLES = {
@@ -25,7 +26,6 @@ QUESTION_TITLES = {
 }
 POOLING = labels.POOLING
 DECODER = labels.DECODER
-# Which caption (report/*.rst, shared with `snakemake --report`) describes which figure.
 FIGURE_TITLES = {
     "q1_scaling": "Time and memory against sequence length",
     "q1_error_vs_scale": "Approximation error against the scale of qᵀk",
@@ -49,22 +49,6 @@ WIDE_FIGURES = {
     "per_class_accuracy",
     "confusion_matrix",
     "published_spread",
-}
-CAPTIONS = {
-    "q1_scaling": "q1_scaling",
-    "q1_error_vs_scale": "q1_error_vs_scale",
-    "q1_feature_dim": "q1_feature_dim",
-    "test_accuracy_overview": "q2_overview",
-    "training-loss": "q2_training_loss",
-    "validation-accuracy": "q2_validation_accuracy",
-    "loss_train_val": "q3_loss",
-    "val_similarities": "q3_similarities",
-    "test_table": "q3_test_table",
-    "lr_overlay_max": "q2_lr_overlay",
-    "lr_overlay_none": "q2_lr_overlay",
-    "per_class_accuracy": "q2_per_class",
-    "confusion_matrix": "q2_confusion",
-    "published_spread": "q2_published_spread",
 }
 
 

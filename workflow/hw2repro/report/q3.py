@@ -60,7 +60,7 @@ def q3_section(data: dict, figures: list[str], caption_files: dict, settings: di
                 if g["n_params"].notna().any()
             ),
         ),
-        ("batch size / lr", f"{cfg.get('batch_size', '–')} / {cfg.get('lr', '–')}"),
+        ("batch size / lr", f"{cfg['batch_size']} / {cfg['lr']}"),
         ("device(s)", ", ".join(sorted({str(d) for d in summary["device"]}))),
         ("torch threads per job", ", ".join(str(t) for t in sorted(summary["threads"].dropna().unique()))),
         ("wall time per run (mean)", f"{summary['wall_time_s'].mean():.1f} s over {len(summary)} runs"),

@@ -33,31 +33,11 @@ from .provenance import provenance_section
 from .q1 import q1_section
 from .q2 import q2_section
 from .q3 import q3_section
+from .tables import TIDY_TABLES
 
 # Chromium refuses data URLs over 2 MiB, and Snakemake's .html report embeds a page as base64
 # (4/3 larger): the page without figures must stay under 1.5 MiB.
 FIGURELESS_MAX_BYTES = 3 * 2**20 // 2
-# The tidy tables a collector may return (the rest of its dict is for the section's layout).
-TIDY_TABLES = {
-    "q1_verification",
-    "q1_observations",
-    "q1_complexity",
-    "q1_crossover",
-    "q2_config_stats",
-    "q2_comparison",
-    "q2_published_spread",
-    "q2_pooling",
-    "q2_best_lr",
-    "q2_params",
-    "q2_flat_runs",
-    "q2_per_class",
-    "q3_stats",
-    "q3_comparison",
-    "q3_samples",
-    "benchmarks",
-    "benchmark_totals",
-    "provenance",
-}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ Nothing produced here is comparable to published LJ Speech numbers.
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -237,29 +237,33 @@ TEMPLATES: list[str] = [
 
 @dataclass
 class CorpusConfig:
-    """The corpus knobs (config ``data.ljspeech.synthetic``)."""
+    """The corpus knobs: the keys of config ``data.ljspeech.synthetic`` (no defaults here: config/config.yaml
+    has them, and :meth:`from_dict` wants every key)."""
 
-    n_clips: int = 2000
-    seed: int = 0
-    min_chars: int = 16
-    max_chars: int = 40
-    words_per_class: int = 8
-    templates: int = 10
-    unique: bool = True  # no two clips share a transcript
-    voices: list[str] = field(default_factory=lambda: list(DEFAULT_VOICES))
-    rate: list[int] = field(default_factory=lambda: [160, 220])  # words per minute, eSpeak's scale
-    pitch: list[int] = field(default_factory=lambda: [30, 70])  # eSpeak base pitch, 0..100
-    silence_s: list[float] = field(default_factory=lambda: [0.05, 0.15])  # before and after the speech
+    n_clips: int
+    seed: int
+    min_chars: int
+    max_chars: int
+    words_per_class: int
+    templates: int
+    unique: bool  # no two clips share a transcript
+    voices: list[str]
+    rate: list[int]  # words per minute, eSpeak's scale
+    pitch: list[int]  # eSpeak base pitch, 0..100
+    silence_s: list[float]  # before and after the speech
     # None: clips as long as spoken. [min, mean, sd, max] seconds: each clip is padded with silence
     # to a length drawn from that normal, truncated to [min, max] (LJ Speech-like: 1.11, 7.3, 2.95, 10.1)
-    length_s: list[float] | None = None
+    length_s: list[float] | None
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> CorpusConfig:
-        d = dict(d or {})
-        unknown = sorted(set(d) - set(cls.__dataclass_fields__))
+    def from_dict(cls, d: dict) -> CorpusConfig:
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(d) - set(known))
         if unknown:
             raise CorpusError(f"data.ljspeech.synthetic: unknown keys {unknown}")
+        missing = [k for k in known if k not in d]
+        if missing:
+            raise CorpusError(f"data.ljspeech.synthetic: missing keys {missing} (config/config.yaml has them all)")
         cfg = cls(**d)
         cfg.check()
         return cfg
@@ -291,9 +295,6 @@ class CorpusConfig:
                     f"{where}.length_s: expected null or [min, mean, sd, max] seconds with "
                     f"0 < min <= mean <= max <= 60 and sd >= 0, got {self.length_s}"
                 )
-
-
-DEFAULT_VOICES = ("en+m1", "en+m3", "en+m7", "en+f1", "en+f3", "en-us+m2", "en-us+f4", "en-us+klatt4")
 
 
 # ---------------------------------------------------------------------------- sentences
