@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 import subprocess
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 
 from .. import __version__
 from ..code_identity import ROOT as WORKFLOW_DIR
@@ -32,6 +33,7 @@ PROFILES = {
     "https://w3id.org/workflowhub/workflow-ro-crate/1.0": ("Workflow RO-Crate", "1.0"),
 }
 MAIN = "workflow/Snakefile"
+BIOSCHEMAS_WORKFLOW = "https://bioschemas.org/profiles/ComputationalWorkflow/1.0-RELEASE"
 LICENSE = {"@id": "https://spdx.org/licenses/MIT", "@type": "CreativeWork", "name": "MIT License"}
 # Licences of the data sets a run may use; the crate never holds them, it names them.
 DATA_LICENCES = {
@@ -63,14 +65,28 @@ def iso(t) -> str | None:
     return t.isoformat() if t else None
 
 
+FORMATS = {
+    ".csv": "text/csv",
+    ".tsv": "text/tab-separated-values",
+    ".json": "application/json",
+    ".yaml": "application/yaml",
+    ".md": "text/markdown",
+    ".html": "text/html",
+    ".png": "image/png",
+    ".pdf": "application/pdf",
+    ".py": "text/x-python",
+    ".wav": "audio/wav",
+    ".txt": "text/plain",
+    ".log": "text/plain",
+    ".smk": "text/plain",
+    "": "text/plain",  # Snakefile
+}
+
+
 def file_entity(e, **extra) -> dict:
-    return {
-        "@id": e.arcname,
-        "@type": "File",
-        "name": e.arcname,
-        "sha256": e.sha256,
-        "contentSize": str(e.size),
-    } | extra
+    fmt = FORMATS.get(PurePosixPath(e.arcname).suffix, "application/octet-stream")  # .pt, .npy, .npz
+    base = {"@id": e.arcname, "@type": "File", "name": e.arcname, "encodingFormat": fmt}
+    return base | {"sha256": e.sha256, "contentSize": str(e.size)} | extra
 
 
 def build(root, jobs, results, code, left_out, manifests: dict) -> dict:
@@ -91,7 +107,13 @@ def build(root, jobs, results, code, left_out, manifests: dict) -> dict:
         "url": ref("https://snakemake.github.io"),
     }
     software = [
-        {"@id": f"#software-{name}", "@type": "SoftwareApplication", "name": name, "version": version}
+        {
+            "@id": _software_url(name),
+            "@type": "SoftwareApplication",
+            "name": name,
+            "version": version,
+            "url": ref(_software_url(name)),
+        }
         for name, version in versions.items()
         if name not in ("snakemake", "implementation")
     ]
@@ -116,6 +138,8 @@ def build(root, jobs, results, code, left_out, manifests: dict) -> dict:
                 "@id": f"#rule-{rule}",
                 "@type": "SoftwareApplication",
                 "name": f"rule {rule}",
+                "version": __version__,
+                "url": ref(f"workflow/{job.smk}"),
                 "description": f"Snakemake rule {rule} ({job.smk}), running {job.script or 'no script'}",
                 "hasPart": refs(p for p in parts if p in in_crate),
             }
@@ -134,6 +158,7 @@ def build(root, jobs, results, code, left_out, manifests: dict) -> dict:
                 "@id": f"#job-{job.name}",
                 "@type": "CreateAction",
                 "name": f"{job.rule}" + (f" ({wildcards})" if wildcards else ""),
+                "description": f"A Snakemake job (its records: benchmarks/{job.name}.tsv, logs/{job.name}.log)",
                 "instrument": ref(f"#rule-{job.rule}"),
                 "object": refs(p for p in job.inputs if p in in_crate),
                 "result": refs(p for p in job.outputs if p in in_crate),
@@ -186,6 +211,7 @@ def build(root, jobs, results, code, left_out, manifests: dict) -> dict:
             "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow", "HowTo"],
             "name": "hw2repro: IST Deep Learning 2023/24 Homework 2, reproduced end to end",
             "programmingLanguage": ref("#snakemake-language"),
+            "conformsTo": ref(BIOSCHEMAS_WORKFLOW),
             "version": __version__,
             "identifier": f"git:{git['commit']}" + (" (dirty)" if git.get("dirty") else ""),
             "license": ref(LICENSE["@id"]),
@@ -225,7 +251,7 @@ def build(root, jobs, results, code, left_out, manifests: dict) -> dict:
         "author": ref("#creator"),
         "conformsTo": refs(PROFILES),
         "mainEntity": ref(MAIN),
-        "mentions": refs(["#run", "#engine-run"]),
+        "mentions": refs(["#run", "#engine-run", *(a["@id"] for a in actions)]),
         "hasPart": refs([MAIN] + [f["@id"] for f in files]),
     }
     if data_licences:
@@ -233,10 +259,11 @@ def build(root, jobs, results, code, left_out, manifests: dict) -> dict:
     descriptor = {
         "@id": "ro-crate-metadata.json",
         "@type": "CreativeWork",
-        "conformsTo": ref("https://w3id.org/ro/crate/1.1"),
+        "conformsTo": refs(["https://w3id.org/ro/crate/1.1", "https://w3id.org/workflowhub/workflow-ro-crate/1.0"]),
         "about": ref("./"),
     }
-    profiles = [{"@id": k, "@type": "CreativeWork", "name": n, "version": v} for k, (n, v) in PROFILES.items()]
+    profiles = [{"@id": BIOSCHEMAS_WORKFLOW, "@type": "CreativeWork", "name": "Bioschemas ComputationalWorkflow"}]
+    profiles += [{"@id": k, "@type": "CreativeWork", "name": n, "version": v} for k, (n, v) in PROFILES.items()]
     graph = [descriptor, root_entity, main, *files, *profiles, LICENSE, person, engine, language, *software]
     graph += [*tools, *steps, *actions, *controls, run, organize, *data_licences] + _usage(jobs)
     return {"@context": CONTEXT, "@graph": [_drop_none(e) for e in graph]}
@@ -269,6 +296,10 @@ def job_code(job) -> set[str]:
     return {p.relative_to(WORKFLOW_DIR.parent).as_posix() for p in script_modules(WORKFLOW_DIR / job.script)}
 
 
+def _software_url(name: str) -> str:
+    return "https://www.python.org/" if name == "python" else f"https://pypi.org/project/{name}/"
+
+
 def _environment_line(versions, manifests) -> str:
     data = "; ".join(f"{k}: {m.get('label', m.get('source'))}" for k, m in manifests.items())
     return (
@@ -279,4 +310,6 @@ def _environment_line(versions, manifests) -> str:
 
 
 def _drop_none(entity: dict) -> dict:
-    return {k: v for k, v in entity.items() if v is not None and v != []}
+    """No empty properties; a one-item list as its single value (RO-Crate 1.1's JSON-LD recommendation)."""
+    out = {k: v for k, v in entity.items() if v is not None and v != []}
+    return {k: v[0] if isinstance(v, list) and len(v) == 1 and k != "@type" else v for k, v in out.items()}
