@@ -71,7 +71,7 @@ bench-quick: install
 	$(BIN)/python bench/run_benchmarks.py --quick $(BENCH_ARGS)
 
 # Python: ruff (rules and format in pyproject.toml); Snakemake files: snakefmt (line length as ruff) and --lint.
-SMK := Snakefile $(wildcard workflow/rules/*.smk)
+SMK := Snakefile workflow/Snakefile $(wildcard workflow/rules/*.smk)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
