@@ -12,7 +12,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check --no-input -q
 CONFIG ?=
 CONFIG_ARGS := $(if $(CONFIG),--configfile $(CONFIG))
 
-.PHONY: install run test test-slurm bench bench-quick lint format docs dry-run report compare clean help check-config
+.PHONY: install run test test-slurm bench bench-quick lint format docs dry-run report compare crate clean help check-config
 
 help:
 	@echo "make install   create .venv and install the pinned dependencies"
@@ -26,6 +26,7 @@ help:
 	@echo "make lint      ruff (lint + format check), snakefmt --check, snakemake --lint"
 	@echo "make report    snakemake --report $(RESULTS)/snakemake_report.html (after a run; CONFIGFILE=, RESULTS=)"
 	@echo "make compare A=results B=results-paper  reproduction diff of two result roots -> $(OUT)/compare.{md,html,csv}"
+	@echo "make crate     a finished run as a Workflow Run RO-Crate -> $(RESULTS).crate.zip (RESULTS=, CRATE=, CRATE_ARGS=--no-weights)"
 	@echo "make format    apply ruff format and snakefmt"
 	@echo "make docs      regenerate config/README.md from config/config.yaml"
 	@echo "make clean     remove results/ and .snakemake/ (keeps .venv and the benchmark records in bench/results/; not results-paper/)"
@@ -103,6 +104,12 @@ TOL ?= 0
 OUT ?= compare
 compare: install
 	PYTHONPATH=workflow $(BIN)/python -m hw2repro.compare $(A) $(B) --tol $(TOL) --out $(OUT) $(COMPARE_ARGS)
+
+# A finished run as one verifiable package (docs/crate.md); prints the crate's path.
+#   make crate RESULTS=results-paper CRATE_ARGS=--no-weights
+CRATE ?= $(RESULTS).crate.zip
+crate: install
+	@PYTHONPATH=workflow $(BIN)/python -m hw2repro.crate $(RESULTS) --out $(CRATE) $(CRATE_ARGS)
 
 clean:
 	rm -rf results .snakemake
