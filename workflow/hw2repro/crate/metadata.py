@@ -5,6 +5,7 @@ times and resource use; Snakemake's run of them an OrganizeAction."""
 
 from __future__ import annotations
 
+import csv
 import getpass
 import subprocess
 from datetime import UTC, datetime
@@ -33,6 +34,8 @@ PROFILES = {
     "https://w3id.org/workflowhub/workflow-ro-crate/1.0": ("Workflow RO-Crate", "1.0"),
 }
 MAIN = "workflow/Snakefile"
+# Keys of the report's provenance table that describe the machine.
+MACHINE = ("platform", "cpu", "cpu isa", "logical cpus", "usable cpus", "gpu")
 BIOSCHEMAS_WORKFLOW = "https://bioschemas.org/profiles/ComputationalWorkflow/1.0-RELEASE"
 LICENSE = {"@id": "https://spdx.org/licenses/MIT", "@type": "CreativeWork", "name": "MIT License"}
 # Licences of the data sets a run may use; the crate never holds them, it names them.
@@ -89,12 +92,27 @@ def file_entity(e, **extra) -> dict:
     return base | {"sha256": e.sha256, "contentSize": str(e.size)} | extra
 
 
+def run_environment(root) -> dict:
+    """The run's own record of its environment (the report's provenance table), or {} without one."""
+    path = root / "report" / "tables" / "provenance.csv"
+    if not path.is_file():
+        return {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        return {row["key"]: row["value"] for row in csv.DictReader(fh)}
+
+
 def build(root, jobs, results, code, left_out, manifests: dict) -> dict:
-    """The metadata graph. ``results``/``code``: contents.Entry lists; ``manifests``: data/*.json read."""
+    """The metadata graph. ``results``/``code``: contents.Entry lists; ``manifests``: data/*.json read.
+
+    Versions, machine and commit are the run's own (its report's provenance table) where it recorded
+    them, else those of the environment making the crate."""
     now = datetime.now(UTC).replace(microsecond=0)
     person = who()
+    recorded = run_environment(root)
     git = git_info(WORKFLOW_DIR.parent)
-    versions = package_versions()
+    if recorded.get("git commit"):
+        git = {"commit": recorded["git commit"], "dirty": str(recorded.get("working tree dirty", "")).startswith("yes")}
+    versions = {k: recorded.get(k, v) for k, v in package_versions().items()}
     in_crate = {e.arcname for e in results} | {e.arcname for e in code}
     rules = sorted({j.rule for j in jobs})
 
@@ -184,7 +202,7 @@ def build(root, jobs, results, code, left_out, manifests: dict) -> dict:
         "@id": "#run",
         "@type": "CreateAction",
         "name": f"Run of hw2repro {__version__} on result root {root.name}",
-        "description": _environment_line(versions, manifests),
+        "description": _environment_line(versions, recorded, manifests),
         "instrument": ref(MAIN),
         "object": refs(a for a in ("config.yaml",) if a in in_crate),
         "result": refs(produced),
@@ -213,7 +231,7 @@ def build(root, jobs, results, code, left_out, manifests: dict) -> dict:
             "programmingLanguage": ref("#snakemake-language"),
             "conformsTo": ref(BIOSCHEMAS_WORKFLOW),
             "version": __version__,
-            "identifier": f"git:{git['commit']}" + (" (dirty)" if git.get("dirty") else ""),
+            "identifier": _commit_id(git),
             "license": ref(LICENSE["@id"]),
             "hasPart": refs(t["@id"] for t in tools),
             "step": refs(s["@id"] for s in steps),
@@ -296,16 +314,25 @@ def job_code(job) -> set[str]:
     return {p.relative_to(WORKFLOW_DIR.parent).as_posix() for p in script_modules(WORKFLOW_DIR / job.script)}
 
 
+def _commit_id(git) -> str:
+    commit = str(git["commit"])
+    if len(commit) == 40 and all(c in "0123456789abcdef" for c in commit):
+        return f"git:{commit}" + (" (with uncommitted changes)" if git.get("dirty") else "")
+    return commit  # 'not a git checkout' and the like, as recorded
+
+
 def _software_url(name: str) -> str:
     return "https://www.python.org/" if name == "python" else f"https://pypi.org/project/{name}/"
 
 
-def _environment_line(versions, manifests) -> str:
+def _environment_line(versions, recorded, manifests) -> str:
     data = "; ".join(f"{k}: {m.get('label', m.get('source'))}" for k, m in manifests.items())
+    machine = ", ".join(f"{k} {recorded[k]}" for k in MACHINE if recorded.get(k))
+    whose = "as the run recorded them" if recorded else "of the environment making the crate: the run recorded none"
     return (
         f"Python {versions.get('python')}, torch {versions.get('torch')}, numpy {versions.get('numpy')}, "
-        f"Snakemake {versions.get('snakemake')} (versions of the crate-making environment; each job's own "
-        f"environment, CPU, ISA and threads are in its result files and report/tables/provenance.csv). Data: {data}"
+        f"Snakemake {versions.get('snakemake')} ({whose}); machine: {machine or 'not recorded'}; each job's own "
+        f"environment (torch build, CPU, ISA, threads, device) is in its result files. Data: {data}"
     )
 
 
