@@ -12,7 +12,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check --no-input -q
 CONFIG ?=
 CONFIG_ARGS := $(if $(CONFIG),--configfile $(CONFIG))
 
-.PHONY: install run test test-slurm bench bench-quick gpu-check lint format docs dry-run report compare clean help check-config
+.PHONY: install run test test-fast test-slurm bench bench-quick gpu-check lint format docs dry-run report compare crate clean help check-config
 
 help:
 	@echo "Outputs go under the config's output root: results/ by default (results-paper/ for config/paper.yaml)."
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-quick  the same at small sizes (about 5 min)"
 	@echo "make gpu-check  on a CUDA machine: tiny Q2/Q3 training on GPU vs CPU, paper-size throughput (< 8 min)"
 	@echo "make lint      ruff (lint + format check), snakefmt --check, snakemake --lint"
+	@echo "make crate     a finished run as a Workflow Run RO-Crate -> $(RESULTS).crate.zip (RESULTS=, CRATE=, CRATE_ARGS=--no-weights)"
 	@echo "make format    apply ruff format and snakefmt"
 	@echo "make report    snakemake --report -> $(RESULTS)/snakemake_report.html (after a run; CONFIGFILE=, RESULTS=)"
 	@echo "make compare A=results B=results-paper  reproduction diff of two result roots -> $(OUT)/compare.{md,html,csv}"
@@ -83,7 +84,7 @@ gpu-check: install
 	PYTHONPATH=workflow timeout 480 $(BIN)/python -m bench.gpu_check
 
 # Python: ruff (rules and format in pyproject.toml); Snakemake files: snakefmt (line length as ruff) and --lint.
-SMK := Snakefile $(wildcard workflow/rules/*.smk)
+SMK := Snakefile workflow/Snakefile $(wildcard workflow/rules/*.smk)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -115,6 +116,12 @@ TOL ?= 0
 OUT ?= compare
 compare: install
 	PYTHONPATH=workflow $(BIN)/python -m hw2repro.compare $(A) $(B) --tol $(TOL) --out $(OUT) $(COMPARE_ARGS)
+
+# A finished run as one verifiable package (docs/crate.md); prints the crate's path.
+#   make crate RESULTS=results-paper CRATE_ARGS=--no-weights
+CRATE ?= $(RESULTS).crate.zip
+crate: install
+	@PYTHONPATH=workflow $(BIN)/python -m hw2repro.crate $(RESULTS) --out $(CRATE) $(CRATE_ARGS)
 
 clean:
 	rm -rf results .snakemake

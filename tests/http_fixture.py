@@ -8,11 +8,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextlib.contextmanager
-def serve_bytes(files: dict[str, bytes], honour_range: bool = True, cut_after: int | None = None):
+def serve_bytes(
+    files: dict[str, bytes], honour_range: bool = True, cut_after: int | None = None, content_type: str | None = None
+):
     """Serve ``files`` (path -> content); yields (base_url, list of received Range headers).
 
     ``cut_after``: every response states its full length but sends at most this many bytes and
-    then closes the connection cleanly (a proxy or server that gives up halfway). A Range that
+    then closes the connection cleanly (a proxy or server that gives up halfway). ``content_type``: the
+    Content-Type header every response sends (none by default). A Range that
     starts at or past the end gets 416, as real servers answer. Each request is recorded before
     its response is sent, so the client can never look before the record is there.
     """
@@ -37,6 +40,8 @@ def serve_bytes(files: dict[str, bytes], honour_range: bool = True, cut_after: i
             else:
                 self.send_response(200)
             self.send_header("Content-Length", str(len(body) - start))
+            if content_type:
+                self.send_header("Content-Type", content_type)
             if cut_after is not None:
                 self.send_header("Connection", "close")
             self.end_headers()

@@ -5,4 +5,6 @@ Modules are small and named after the one concept they own (data sets, models, t
 loops, metrics, plotting style, run-time set-up, file output).
 """
 
-__version__ = "0.1.0"
+# The one place of the version: pyproject.toml reads it (tool.setuptools.dynamic), the report's
+# provenance table and the run crate record it. See CHANGELOG.md.
+__version__ = "0.2.0.dev0"

@@ -145,7 +145,9 @@ def q2_final_outputs(config: dict) -> list[str]:
     tables += [f"{d}/{name}.csv" for name in ("per_class", "confusion")]
     # every run's own files too: a deleted result.json or model.pt is rebuilt (the tables alone would
     # not ask for it once they exist)
-    runs = [f"{r}/{n}" for r in q2_runs(config) for n in ("metrics.csv", "result.json", "model.pt", "test_predictions.csv")]
+    runs = [
+        f"{r}/{n}" for r in q2_runs(config) for n in ("metrics.csv", "result.json", "model.pt", "test_predictions.csv")
+    ]
     return runs + tables + figures + overview
 
 

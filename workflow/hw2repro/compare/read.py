@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from .. import result_keys
+from . import unpack
 
 RUN_CONFIG = "config.yaml"  # the resolved config, written by rule run_config into every root
 # Settings that never differ in a meaningful way: the output root is what tells the two runs apart.
@@ -285,3 +286,11 @@ def write_run_config(path, config: dict, configfiles=()) -> None:
             json.loads(json.dumps(config, default=str)), sort_keys=False, default_flow_style=None, width=110
         ),
     )
+
+
+def open_root(path, workdir) -> Path:
+    """A result root to read: the folder itself, or a crate (zip) verified and unpacked into ``workdir``."""
+    path = Path(path)
+    if unpack.is_crate(path):
+        return unpack.unpack(path, Path(workdir))
+    return path

@@ -21,6 +21,7 @@ import jinja2
 import pandas as pd
 import yaml
 
+from .. import __version__
 from ..io import file_digest, read_json, write_csv, write_text
 from ..provenance import config_sha256, git_info, hardware_info, package_versions
 from ..q1 import summary as q1s
@@ -131,6 +132,7 @@ def collect_provenance(inp: dict, settings: dict) -> dict:
         (f"{q} threads per job (config)", config.get(q, {}).get("threads")) for q in ("q1", "q2", "q3") if q in config
     ]
     prov = [
+        ("hw2repro version", __version__),
         ("git commit", git["commit"]),
         ("working tree dirty", dirty),
         ("config SHA-256 (resolved config, canonical JSON)", config_sha256(config)),
