@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from filelock import FileLock
 
 # one definition each, shared with the benchmark suite: what a run needs, how Snakemake is called,
 # and the tiny config (config/tiny.yaml)
@@ -40,7 +41,30 @@ def write_config(path: Path, config: dict) -> Path:
     return path
 
 
+# The test running now: snakemake() below refuses to run for a test not marked slow, so that
+# `make test-fast` (-m "not slow") never starts Snakemake and the marker cannot go stale.
+_CURRENT: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _current_test(request):
+    _CURRENT["item"] = request.node
+    yield
+    _CURRENT.pop("item", None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
+def pytest_collection_modifyitems(items):
+    """Every test that reads the shared tiny run is slow, without saying so twice."""
+    for item in items:
+        if "tiny_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+    item = _CURRENT.get("item")
+    if item is not None and item.get_closest_marker("slow") is None:
+        raise AssertionError(f"{item.nodeid} runs Snakemake: mark it @pytest.mark.slow (make test-fast skips those)")
     proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
@@ -51,11 +75,43 @@ def load_default_config() -> dict:
     return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
+def shared_dir(tmp_path_factory) -> Path:
+    """A folder every pytest-xdist worker of this session sees (the session's own base otherwise)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if base.name.startswith("popen-gw") else base
+
+
+def once_per_session(tmp_path_factory, name: str, make) -> Path:
+    """``make(folder)`` run once for all xdist workers (a file lock; the pytest-xdist recipe); the
+    others wait for it and reuse the folder. A failure is recorded, so that no worker repeats it."""
+    shared = shared_dir(tmp_path_factory)
+    folder, done, failed = shared / name, shared / f"{name}.done", shared / f"{name}.failed"
+    with FileLock(str(shared / f"{name}.lock")):
+        if failed.exists():
+            raise AssertionError(f"{name} failed in another worker:\n{failed.read_text()}")
+        if not done.exists():
+            try:
+                make(folder)
+            except BaseException as exc:
+                failed.write_text(str(exc))
+                raise
+            done.touch()
+    return folder
+
+
+def _make_tiny_run(work: Path) -> None:
+    copy_workflow(work)
+    write_config(work / "tiny.yaml", tiny_config())
+    proc = subprocess.run(
+        [*SNAKEMAKE, "--cores", "2", "--configfile", "tiny.yaml"], cwd=work, capture_output=True, text=True, timeout=900
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"the tiny run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """One real pipeline run on ``tiny_config()`` in a copied workflow, shared by every test file
-    that only reads its outputs (the default target includes the compiled report)."""
-    work = copy_workflow(tmp_path_factory.mktemp("tiny_run"))
-    write_config(work / "tiny.yaml", tiny_config())
-    snakemake(work, "--cores", "2", "--configfile", "tiny.yaml")
-    return work
+    """One real pipeline run on ``tiny_config()`` in a copied workflow, made once for the whole session
+    (all xdist workers) and shared by every test that reads its outputs (the default target includes
+    the compiled report). Read-only: a test that edits files or runs jobs works on a copy."""
+    return once_per_session(tmp_path_factory, "tiny_run", _make_tiny_run)
