@@ -53,10 +53,10 @@ dry-run: install check-config
 check-config: install
 	$(if $(CONFIG),PYTHONPATH=workflow $(BIN)/python -m hw2repro.config_files $(CONFIG))
 
-# pytest-xdist: one worker per core, at most 4 (the real runs use 2 cores each). loadgroup keeps the
-# tests of one xdist_group (the headless browser) on one worker; the shared tiny run is made once for all.
+# pytest-xdist: one worker per core, at most 4 (the real runs use 2 cores each); worksteal evens out
+# the long tests at the end. The shared tiny run is made once for all workers (tests/conftest.py).
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
-PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 test: install
 	$(PYTEST) tests

@@ -599,14 +599,18 @@ def test_compiled_report_fits_and_enlarges_at(width, tiny_run, chromium, tmp_pat
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["report.html", "report.zip"])
 def test_snakemake_report_holds_every_figure(tiny_run, name, chromium, tmp_path):
-    target = tmp_path / name  # written outside the shared run, which every test only reads
-    snakemake(tiny_run, "--report", str(target), "--configfile", "tiny.yaml")
+    # on a copy: Snakemake writes its lock and log files under the run's .snakemake/, and every other
+    # test reads the shared run while this one runs
+    run = tmp_path / "run"
+    subprocess.run(["cp", "-a", str(tiny_run), str(run)], check=True)
+    target = run / name
+    snakemake(run, "--report", name, "--configfile", "tiny.yaml")
     assert target.stat().st_size > 10_000
-    figures = report_figures(tiny_run) + [report_dir(tiny_run) / "figureless.html"]
+    figures = report_figures(run) + [report_dir(run) / "figureless.html"]
     if name.endswith(".html"):
         text = target.read_text(encoding="utf-8")
         for fig in figures:
-            rel = fig.relative_to(tiny_run).as_posix()
+            rel = fig.relative_to(run).as_posix()
             assert f'"{rel}": {{"name"' in text, f"{rel} not in the Snakemake report"
         for fig in figures[:-1]:  # PNGs are embedded as base64 data URIs
             assert base64.b64encode(fig.read_bytes()).decode("ascii") in text, fig
