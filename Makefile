@@ -21,7 +21,7 @@ help:
 	@echo "make dry-run   what make run would do (snakemake -n), nothing run; CONFIG= as for run"
 	@echo "make check-config CONFIG=my.yaml  say where a config file fails to parse (file, line, column)"
 	@echo "make test      install, then run the test suite (unit + real Snakemake runs) on $(TEST_WORKERS) cores"
-	@echo "make test-fast the unit tests only (no Snakemake run; under a minute)"
+	@echo "make test-fast the unit tests only (nothing that runs Snakemake or reads the tiny run)"
 	@echo "make test-slurm  the tiny pipeline on a real one-node SLURM started here (root, apt-get)"
 	@echo "make bench     benchmarks -> bench/results/summary.md (the pipeline section: ~30 min)"
 	@echo "make bench-quick  the same at small sizes (about 5 min)"
