@@ -19,10 +19,10 @@ help:
 	@echo "make install   create .venv and install the pinned dependencies"
 	@echo "make run       install, then run the default pipeline (snakemake --cores $(strip $(CORES))); report: results/report/index.html"
 	@echo "make run CONFIG=my.yaml  the same with your settings (the file is checked first)"
-	@echo "make dry-run   what would run, and why (snakemake -n; CONFIG=my.yaml too)"
+	@echo "make dry-run   what make run would do (snakemake -n), nothing run; CONFIG= as for run"
 	@echo "make check-config CONFIG=my.yaml  say where a config file fails to parse (file, line, column)"
-	@echo "make test      install, then run the test suite (unit + real Snakemake runs of config/tiny.yaml)"
-	@echo "make test-fast the unit tests, no pipeline runs"
+	@echo "make test      install, then run the test suite (unit + real Snakemake runs) on $(TEST_WORKERS) cores"
+	@echo "make test-fast the unit tests only (nothing that runs Snakemake or reads the tiny run)"
 	@echo "make test-slurm  the tiny pipeline on a real one-node SLURM started here (root, apt-get)"
 	@echo "make bench     benchmarks -> bench/results/*.json and bench/results/summary.md (the pipeline section: ~30 min)"
 	@echo "make bench-quick  the same at small sizes (about 5 min)"
@@ -57,8 +57,17 @@ dry-run: install check-config
 check-config: install
 	$(if $(CONFIG),PYTHONPATH=workflow $(BIN)/python -m hw2repro.config_files $(CONFIG))
 
+# pytest-xdist: one worker per core, at most 4 (the real runs use 2 cores each); worksteal evens out
+# the long tests at the end. The shared tiny run is made once for all workers (tests/conftest.py).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=15
+
 test: install
-	$(BIN)/python -m pytest -q tests
+	$(PYTEST) tests
+
+# The unit tests: every test not marked slow (slow = runs Snakemake or reads the shared tiny run).
+test-fast: install
+	$(PYTEST) -m "not slow" tests
 
 # The pipeline on a real one-node SLURM cluster started on this machine (tests/slurm/localslurm.py).
 # Needs root; installs slurmctld slurmd slurm-client munge with apt-get if missing. About 3-5 min.

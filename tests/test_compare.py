@@ -64,12 +64,22 @@ def rows(table, kind, status=None):
 
 
 def test_same_config_rerun_is_identical(tiny_run, work, tmp_path):
-    # B makes the OCT data, a Q2 and a Q3 training job again from scratch (the rest is A's, copied)
+    """The determinism promise: B makes the OCT data, the speech corpus, the features, a Q2 and a Q3
+    training job again from scratch (the rest is A's, copied), and every byte is A's."""
+    corpus = "data/ljspeech_synthetic"
     b = second_run(
         tiny_run,
         work,
         "same",
-        ["data/octmnist.npz", "data/octmnist.json", "q2/runs/max_lr0.1_seed42", "q3/runs/lstm_seed42"],
+        [
+            "data/octmnist.npz",
+            "data/octmnist.json",
+            corpus,
+            "data/ljspeech.json",
+            "q3/features",
+            "q2/runs/max_lr0.1_seed42",
+            "q3/runs/lstm_seed42",
+        ],
         ["q2/runs/max_lr0.1_seed42/model.pt", "q3/runs/lstm_seed42/test.json"],
     )
     proc, table = compare(tiny_run / "results", b, tmp_path)
@@ -78,11 +88,19 @@ def test_same_config_rerun_is_identical(tiny_run, work, tmp_path):
     numbers = rows(table, "number")
     counted = numbers[numbers["counts"]]
     assert len(counted) > 300 and (counted["status"] == "equal").all()
-    # every weight file (the two re-made ones included) and the re-made data, byte for byte
+    # every weight file (the two re-made ones included), the re-made data, features and predictions, byte for byte
     files = rows(table, "file").set_index("file")
     weights = [f for f in files.index if f.endswith("model.pt")]
     assert len(weights) == 4 + 2 and (files.loc[weights, "status"] == "identical").all()
-    assert files.loc["data/octmnist.npz", "status"] == "identical"
+    remade = ["data/octmnist.npz", "data/ljspeech.json", "q3/runs/lstm_seed42/predictions.txt"] + [
+        f"q3/features/{split}.{ext}" for split in ("train", "val", "test") for ext in ("pt", "features.npy")
+    ]
+    assert (files.loc[remade, "status"] == "identical").all(), files.loc[remade]
+    # the corpus itself (transcripts, synthesis record, every wav), which compare does not list
+    a_corpus, b_corpus = tiny_run / "results" / corpus, b / corpus
+    made = sorted(p.relative_to(b_corpus) for p in b_corpus.rglob("*") if p.is_file())
+    assert len(made) == 2 + 60 and made == sorted(p.relative_to(a_corpus) for p in a_corpus.rglob("*") if p.is_file())
+    assert [str(p) for p in made if (a_corpus / p).read_bytes() != (b_corpus / p).read_bytes()] == []
     assert rows(table, "setting").empty and rows(table, "environment").empty
     assert compare(tiny_run / "results", b, tmp_path / "bitwise", "--bitwise")[0].returncode == 0
     for name in ("compare.md", "compare.html"):
@@ -91,13 +109,13 @@ def test_same_config_rerun_is_identical(tiny_run, work, tmp_path):
 
 
 def test_changed_learning_rate_is_a_setting_and_metric_difference(tiny_run, work, tmp_path):
-    # Q3 lr 1e-3 -> 3e-3: both decoders re-trained under the new root
+    # Q3 lr 1e-3 -> 3e-3: one decoder re-trained under the new root (one shows it as well as two)
     b = second_run(
         tiny_run,
         work,
         "lr",
-        ["q3/runs"],
-        ["q3/runs/lstm_seed42/test.json", "q3/runs/transformer_seed42/test.json"],
+        ["q3/runs/lstm_seed42"],
+        ["q3/runs/lstm_seed42/test.json"],
         q3={"lr": 0.003},
     )
     proc, table = compare(tiny_run / "results", b, tmp_path)
@@ -143,14 +161,18 @@ def test_other_thread_count_is_named_as_expected_to_change_bits(tiny_run, work, 
     assert env.loc["torch_threads", "verdict"].startswith("expected to change bits")
     md = (tmp_path / "compare.md").read_text()
     assert "| torch_threads | 1 | 2 | q2/runs/max_lr0.1_seed42 | expected to change bits" in md
-    # whatever the bits did, the exit status says it, and only this run can differ
+    # One definite outcome, measured on the x86-64 CPUs this suite runs on (torch 2.13, CPU build): with
+    # 2 threads the weights' last bits move (another reduction order), every reported number stays the
+    # same. So the numbers reproduce (exit 0: the named setting is not counted against it) and
+    # --bitwise, which asks for the weights' bits too, does not (exit 1, that one file named).
     differs = rows(table, "number", "differs")
-    assert proc.returncode == (1 if differs["counts"].any() else 0)
-    assert differs["file"].str.startswith("q2/runs/max_lr0.1_seed42/").all()
-    # --bitwise asks for the weights' bits too (on a 2-core x86 CPU with 2 threads they moved, the numbers did not)
-    weights = rows(table, "file").set_index("file").loc["q2/runs/max_lr0.1_seed42/model.pt", "status"]
+    assert not differs["counts"].any(), differs[differs["counts"]]  # timings differ too: listed, not counted
+    assert proc.returncode == 0 and proc.stdout.startswith("REPRODUCED"), proc.stdout
+    files = rows(table, "file").set_index("file")["status"]
+    assert files["q2/runs/max_lr0.1_seed42/model.pt"] == "differs"
+    assert (files.drop("q2/runs/max_lr0.1_seed42/model.pt") == "identical").all()
     bitwise, _ = compare(tiny_run / "results", b, tmp_path / "bitwise", "--bitwise")
-    assert bitwise.returncode == (1 if weights == "differs" or proc.returncode else 0)
+    assert bitwise.returncode == 1 and "q2/runs/max_lr0.1_seed42/model.pt" in bitwise.stdout, bitwise.stdout
 
 
 def test_missing_run_and_missing_root_are_listed_not_a_crash(tiny_run, work, tmp_path):

@@ -83,6 +83,7 @@ def test_bad_config_is_rejected_naming_the_key(override, fragment):
         ),
     ],
 )
+@pytest.mark.slow  # runs Snakemake
 def test_snakemake_refuses_bad_config_in_one_line_before_any_job(tmp_path, bad, line):
     copy_workflow(tmp_path)
     write_config(tmp_path / "bad.yaml", bad)
@@ -146,6 +147,7 @@ def test_config_readme_is_current_and_documents_every_key():
     assert [key for key in config_leaves(load_default_config()) if not documented[key]] == []
 
 
+@pytest.mark.slow  # runs Snakemake
 def test_learning_rates_get_exact_job_names(tmp_path):
     copy_workflow(tmp_path)
     write_config(tmp_path / "lrs.yaml", {"q2": {"lrs": [0.1, 0.1000001, 0.0123456789], "poolings": ["max"]}})
@@ -230,6 +232,7 @@ def test_shipped_config_files_parse_and_make_run_checks_the_file_first():
     assert check < run
 
 
+@pytest.mark.slow  # runs Snakemake
 def test_nested_config_on_the_command_line_arrives_as_strings(tmp_path):
     """Why the README says --configfile for nested keys: --config 'q3={epochs: 3}' gives the string '3'."""
     copy_workflow(tmp_path)

@@ -8,7 +8,7 @@ pipeline run shared with other test files (``tiny_run`` in conftest):
 * the compiled HTML opened in a real headless browser (Debian's chromium, installed by a session
   fixture when missing): every image decodes and every table has rows (the page's own inline
   self-check, read back with --dump-dom), nothing is fetched from the network, and a screenshot is
-  kept under the run's results/report/ (copied to $HW2_TEST_ARTIFACTS when that is set);
+  taken (copied to $HW2_TEST_ARTIFACTS when that is set);
 * ``snakemake --report`` (.html and .zip) after the run: produced, and holds every figure.
 """
 
@@ -29,8 +29,9 @@ import pandas as pd
 import pytest
 import yaml
 from browser import png_size, run_browser
+from filelock import FileLock
 
-from conftest import REPO, snakemake
+from conftest import REPO, shared_dir, snakemake
 from hw2repro import defaults, labels, provenance
 from hw2repro import stats as hs
 from hw2repro.q1 import summary as q1s
@@ -496,7 +497,8 @@ def test_compiled_report_files_and_tables(tiny_run):
     assert len(light.encode()) < render.FIGURELESS_MAX_BYTES
     # the tiny config is synthetic: banner, and nothing presented as comparable
     assert 'id="synthetic-banner"' in html and "SYNTHETIC DATA" in md
-    for title in ("Q1 · Taylor-feature linear attention", "Q2 · CNN on OCTMNIST", "Provenance"):
+    titles = ("Q1 · Taylor-feature linear attention", "Q2 · CNN on OCTMNIST", "Q3 · Speech recognition on LJ Speech")
+    for title in (*titles, "Provenance"):
         assert title in html and f"## {title}" in md
     tables = {p.stem: pd.read_csv(p) for p in (out / "tables").glob("*.csv")}
     comparison = tables["q2_comparison"]
@@ -525,22 +527,22 @@ def test_compiled_report_files_and_tables(tiny_run):
     assert provenance["git commit"] == "not a git checkout"  # the tests run in a copied directory
     assert re.fullmatch(r"[0-9a-f]{64}", provenance["config SHA-256 (resolved config, canonical JSON)"])
     assert provenance["snakemake"] and provenance["torch"]
-    setup = tables["setup"]
-    assert {"q1", "q2"} <= set(setup["section"])
-    # Q3 is not part of the tiny run yet unless its rules are included: then the report says so
-    q3_ran = (tiny_run / "results" / "q3" / "summary.csv").exists()
-    assert ("Q3 was not run" in html) != q3_ran
-    if q3_ran:
-        samples = tables["q3_samples"]
-        assert {"best", "worst", "random"} == set(samples["kind"]) and samples["target"].str.len().gt(0).all()
-        # the Q3 jobs' environment (python, torch, ...) comes from their test.json, not "–"
-        assert re.search(r"<td>q3</td><td[^>]*>3\.\d+", html), "Q3 provenance row without versions"
+    # the tiny config runs all three questions: a Q3 that silently did not run fails here
+    assert {"q1", "q2", "q3"} <= set(tables["setup"]["section"])
+    assert (tiny_run / "results" / "q3" / "summary.csv").exists() and "Q3 was not run" not in html
+    samples = tables["q3_samples"]
+    assert {"best", "worst", "random"} == set(samples["kind"]) and samples["target"].str.len().gt(0).all()
+    assert len(tables["q3_comparison"]) > 0 and not tables["q3_comparison"]["comparable"].any()
+    # the Q3 jobs' environment (python, torch, ...) comes from their test.json, not "–"
+    assert re.search(r"<td>q3</td><td[^>]*>3\.\d+", html), "Q3 provenance row without versions"
 
 
 @pytest.fixture(scope="session")
-def chromium():
-    """Debian's chromium; installed with apt-get when missing (CI runs as root with Debian packages)."""
-    path = browser.ensure_chromium()
+def chromium(tmp_path_factory):
+    """Debian's chromium; installed with apt-get when missing (CI runs as root with Debian packages),
+    by one xdist worker at a time (apt-get takes a lock of its own and fails when it is held)."""
+    with FileLock(str(shared_dir(tmp_path_factory) / "chromium.lock")):
+        path = browser.ensure_chromium()
     if path is None:
         pytest.skip(f"{browser.CHROMIUM} missing and cannot be installed here (needs root and apt-get)")
     return path
@@ -585,7 +587,7 @@ def test_compiled_report_fits_and_enlarges_at(width, tiny_run, chromium, tmp_pat
         index,
         width,
         2400 if width < 500 else 1600,
-        report_dir(tiny_run) / f"screenshot-{width}.png",
+        tmp_path / f"screenshot-{width}.png",
     )
     assert png_size(shot)[0] == width and shot.stat().st_size > 20_000
     artifacts = os.environ.get("HW2_TEST_ARTIFACTS")
@@ -597,14 +599,18 @@ def test_compiled_report_fits_and_enlarges_at(width, tiny_run, chromium, tmp_pat
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["report.html", "report.zip"])
 def test_snakemake_report_holds_every_figure(tiny_run, name, chromium, tmp_path):
-    target = tiny_run / name
-    snakemake(tiny_run, "--report", name, "--configfile", "tiny.yaml")
+    # on a copy: Snakemake writes its lock and log files under the run's .snakemake/, and every other
+    # test reads the shared run while this one runs
+    run = tmp_path / "run"
+    subprocess.run(["cp", "-a", str(tiny_run), str(run)], check=True)
+    target = run / name
+    snakemake(run, "--report", name, "--configfile", "tiny.yaml")
     assert target.stat().st_size > 10_000
-    figures = report_figures(tiny_run) + [report_dir(tiny_run) / "figureless.html"]
+    figures = report_figures(run) + [report_dir(run) / "figureless.html"]
     if name.endswith(".html"):
         text = target.read_text(encoding="utf-8")
         for fig in figures:
-            rel = fig.relative_to(tiny_run).as_posix()
+            rel = fig.relative_to(run).as_posix()
             assert f'"{rel}": {{"name"' in text, f"{rel} not in the Snakemake report"
         for fig in figures[:-1]:  # PNGs are embedded as base64 data URIs
             assert base64.b64encode(fig.read_bytes()).decode("ascii") in text, fig

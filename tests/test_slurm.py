@@ -304,6 +304,7 @@ def dry_work(tmp_path_factory):
     return workflow_copy(tmp_path_factory.mktemp("slurm_dry"), tiny_config())
 
 
+@pytest.mark.slow  # runs Snakemake
 def test_gpu_profile_requests_a_gpu_for_training_only(dry_work):
     jobs = dry_run_resources(dry_work, "profiles/slurm")
     assert len(jobs["q2_train"]) == len(LRS) * len(POOLINGS)
@@ -315,6 +316,7 @@ def test_gpu_profile_requests_a_gpu_for_training_only(dry_work):
             assert all(res.get("gpu", "0") == "0" for res in resources), (rule, resources)
 
 
+@pytest.mark.slow  # runs Snakemake
 def test_cpu_profile_requests_no_gpu(dry_work):
     jobs = dry_run_resources(dry_work, "profiles/slurm-cpu")
     for rule, resources in jobs.items():
