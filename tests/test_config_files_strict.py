@@ -39,6 +39,7 @@ def test_a_non_number_in_references_is_named_with_file_and_key(tmp_path):
     assert str(err.value) == f"{path}: q2[0].test_acc: '0.84x8' is not of type 'number', 'null'"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "where, text, line",
     [

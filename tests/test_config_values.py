@@ -61,6 +61,7 @@ def test_usable_output_roots_pass(tmp_path, value):
     assert config_values.results_root_problem(value, cwd=tmp_path / "repo", repo=tmp_path / "repo") is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "bad, line",
     [

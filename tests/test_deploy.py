@@ -9,11 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import copy_workflow, snakemake, tiny_config, write_config
 
 SNAKEDEPLOY = [str(Path(sys.executable).with_name("snakedeploy"))]
 
 
+@pytest.mark.slow
 def test_snakedeploy_deployment_runs_the_tiny_config(tmp_path):
     source = copy_workflow(tmp_path / "hw2repro")  # a local clone: snakedeploy copies it, no network
     deployed = tmp_path / "deployed"

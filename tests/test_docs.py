@@ -20,7 +20,7 @@ from conftest import REPO, SNAKEMAKE, copy_workflow, load_default_config, write_
 from hw2repro import config_checks, config_files
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
-from hw2repro.q3 import features
+from hw2repro.q3 import features, split
 
 README = REPO / "README.md"
 PAGES = sorted(
@@ -135,6 +135,17 @@ def test_targets_go_before_configfile(dry_runs):
         states(page, "`FileNotFoundError`")
 
 
+def with_value(key: tuple, value) -> dict:
+    """The default config with the key at path ``key`` set to ``value`` (data.octmnist as a file source)."""
+    config = load_default_config()
+    config["data"]["octmnist"]["source"] = "file"
+    node = config
+    for k in key[:-1]:
+        node = node[k]
+    node[key[-1]] = value
+    return config
+
+
 def test_quoted_config_errors_are_what_the_checks_print(dry_runs, tmp_path, monkeypatch):
     """Every `invalid config: …` and `my.yaml …` example on a page is a line the code prints."""
     crossed = load_default_config()
@@ -142,14 +153,31 @@ def test_quoted_config_errors_are_what_the_checks_print(dry_runs, tmp_path, monk
     printed = set(dry_runs["bad_lr"].splitlines()) | set(dry_runs["string"].splitlines())
     printed |= set(config_checks.problems(crossed))
     monkeypatch.chdir(tmp_path)  # a user names the file as my.yaml
-    for body in ("q2:\n\tepochs: 3\n", ""):
+    for body in ("q2:\n\tepochs: 3\n", "", "q2:\n  epochs: 3\nq3:\n  epochs: 1\nq2:\n  lrs: [0.1]\n"):
         Path("my.yaml").write_text(body)
         printed.add(config_files.problem("my.yaml"))
+    Path("my.yaml").unlink()
+    printed.add(config_files.problem("my.yaml"))
+    Path("P").symlink_to("P")  # a link to itself
+    for key, value in (
+        (("q3", "lr"), float("nan")),
+        (("q2", "seeds"), [2**32]),
+        (("q3", "features", "sample_rate_assumed"), 1_000_000_000),
+        (("results",), "/"),
+        (("data", "octmnist", "path"), "P"),
+    ):
+        printed |= set(config_checks.problems(with_value(key, value)))
     quoted = set()
     for page in PAGES:
         quoted |= set(re.findall(r"`(invalid config: [^`]+|my\.yaml(?: line|:)[^`]+)`", text(page)))
     assert len(quoted) >= 3, quoted
-    assert quoted <= printed, f"quoted on a page but not printed by the code: {sorted(quoted - printed)}"
+    # a quote cut short with "..." stands for every line that begins with what precedes it
+    missing = [
+        q
+        for q in quoted
+        if not any(line == q or (q.endswith("...") and line.startswith(q[:-3])) for line in printed if line)
+    ]
+    assert not missing, f"quoted on a page but not printed by the code: {sorted(missing)}"
 
 
 def test_package_facts_on_the_questions_page():
@@ -158,8 +186,8 @@ def test_package_facts_on_the_questions_page():
     assert cnn.count_parameters(cnn.build("none", 0.7)) == cnn.count_parameters(cnn.build("max", 0.7))
     counts = octmnist.TEST_SUBSET_COUNTS
     states(page, f"{' / '.join(map(str, counts))} images of classes 0–3 (**{sum(counts)} images**)")
-    split = config_checks.q3_split_sizes(load_default_config()["data"]["ljspeech"]["expected_rows"])
-    states(page, "75/5/20 (" + " / ".join(f"{split[s]:,}" for s in ("train", "val", "test")) + " for the real data)")
+    rows = split.sizes(load_default_config()["data"]["ljspeech"]["expected_rows"] or split.N_ROWS)
+    states(page, "75/5/20 (" + " / ".join(f"{rows[s]:,}" for s in ("train", "val", "test")) + " for the real data)")
     states(page, f"written {features.CHUNK_CLIPS} clips at a time")
     default, paper = load_default_config()["q3"], yaml.safe_load(text(REPO / "config" / "paper.yaml"))["q3"]
     states(

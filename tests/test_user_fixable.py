@@ -82,6 +82,7 @@ def test_a_folder_with_too_few_rows_names_the_file_and_key(tmp_path):
             tmp_path / "m.json",
             tmp_path / "d",
             tmp_path / "dl",
+            keep_archive=False,
             log=lambda m: None,
         )
     one_line(str(err.value), f"{folder / 'metadata.csv'} (data.ljspeech.path): 3 rows are too few", "17 rows")
@@ -104,6 +105,7 @@ def test_the_cropping_warning_on_real_clips_does_not_speak_of_synthetic_sentence
         tmp_path / "m.json",
         tmp_path / "d",
         tmp_path / "dl",
+        keep_archive=False,
         log=lambda m: None,
     )
     messages = []
