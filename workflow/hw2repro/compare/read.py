@@ -3,7 +3,6 @@ settings that rule run_config writes (``{root}/config.yaml``)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -16,6 +15,7 @@ import pandas as pd
 import yaml
 
 from .. import result_keys
+from ..io import file_digest
 from . import unpack
 
 RUN_CONFIG = "config.yaml"  # the resolved config, written by rule run_config into every root
@@ -212,11 +212,7 @@ def read_json(path: Path):
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def read_settings(root: Path):

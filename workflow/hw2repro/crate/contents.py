@@ -5,13 +5,13 @@ modules they import). Each with its SHA-256 and size."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..code_identity import ROOT as WORKFLOW_DIR
 from ..code_identity import script_modules
+from ..io import file_digest
 
 WEIGHTS = ("q2/runs/*/model.pt", "q3/runs/*/model.pt")
 CODE_PREFIX = "workflow/"  # the workflow's files sit under this folder in the crate, as in the repository
@@ -26,11 +26,7 @@ class Entry:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def entry(arcname: str, source: Path) -> Entry:
