@@ -264,7 +264,14 @@ def test_gpu_profile_gives_training_jobs_a_gpu_and_they_fall_back_to_cpu(cluster
     train = next(iter(calls.values())).split("--wrap")[0]
     # What the plugin asked SLURM for: one GPU, CPUs per GPU, the GPU partition, its wall time.
     assert " --gpus=1" in train and " --cpus-per-gpu=2" in train and " -p gpu " in train, train
-    assert "--cpus-per-task" not in train and " -t 60 " in train, train
+    # The wall time is the job's own runtime resource (hw2repro.resources derives it from the
+    # config; the profile leaves it alone), as Snakemake planned it for this job.
+    planned = re.search(r"\nrule q2_train:.*?\n\s+resources: (.*)", output, re.S)
+    assert planned, output
+    runtime = re.search(r"(?:^|, )runtime=(\d+)(?:,|$)", planned.group(1))
+    assert runtime, planned.group(1)
+    runtime = runtime.group(1)
+    assert "--cpus-per-task" not in train and f" -t {runtime} " in train, (runtime, train)
     # What SLURM granted: the job ran to completion on the GPU partition with one GPU allocated.
     (train_id,) = submitted_jobs(output)
     show = cluster.run("scontrol", "show", "job", train_id).stdout
