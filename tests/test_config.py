@@ -62,39 +62,6 @@ def test_bad_config_is_rejected_naming_the_key(override, fragment):
     assert fragment in str(err.value)
 
 
-@pytest.mark.parametrize(
-    "bad, line",
-    [
-        ({"q2": {"lrs": [0.1, -1.0]}}, "invalid config: q2.lrs[1]: -1.0 is less than or equal to the minimum of 0"),
-        ({"q2": {"lrz": [0.1]}}, "invalid config: q2: Additional properties are not allowed ('lrz' was unexpected)"),
-        ({"q2": {"poolings": []}}, "invalid config: q2.poolings: [] should be non-empty"),
-        ({"q3": {"decoders": ["gru"]}}, "invalid config: q3.decoders[0]: 'gru' is not one of ['lstm', 'transformer']"),
-        # across keys (hw2repro.config_checks): before any job, not after the corpus and features
-        (
-            {"q3": {"n_heads": 3}},
-            "invalid config: q3.hidden_dim (200) must be divisible by q3.n_heads (3): "
-            "attention splits the width into equal heads",
-        ),
-        (
-            {"q1": {"scaling": {"fit_min_length": 100000}}},
-            "invalid config: q1.scaling.fit_min_length (100000) leaves 0 of q1.scaling.lengths "
-            "[64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384] to fit a slope on (needs 2): "
-            "lower it or add longer lengths",
-        ),
-    ],
-)
-@pytest.mark.slow  # runs Snakemake
-def test_snakemake_refuses_bad_config_in_one_line_before_any_job(tmp_path, bad, line):
-    copy_workflow(tmp_path)
-    write_config(tmp_path / "bad.yaml", bad)
-    proc = snakemake(tmp_path, "--cores", "1", "--configfile", "bad.yaml", check=False)
-    output = proc.stderr + proc.stdout
-    assert proc.returncode != 0
-    assert line in output.splitlines(), output
-    assert "Failed validating" not in output  # not the multi-line schema dump
-    assert not (tmp_path / "results").exists()  # nothing ran
-
-
 def test_conda_env_pins_match_requirements():
     reqs = {
         line.split("==")[0].split("[")[0]: line.split("==")[1]
@@ -230,15 +197,6 @@ def test_shipped_config_files_parse_and_make_run_checks_the_file_first():
     check = next(i for i, l in enumerate(lines) if "-m hw2repro.config_files my.yaml" in l)
     run = next(i for i, l in enumerate(lines) if "snakemake --cores" in l and "--configfile my.yaml" in l)
     assert check < run
-
-
-@pytest.mark.slow  # runs Snakemake
-def test_nested_config_on_the_command_line_arrives_as_strings(tmp_path):
-    """Why the README says --configfile for nested keys: --config 'q3={epochs: 3}' gives the string '3'."""
-    copy_workflow(tmp_path)
-    proc = snakemake(tmp_path, "-n", "--config", "q3={epochs: 3}", check=False)
-    assert proc.returncode != 0
-    assert "invalid config: q3.epochs: '3' is not of type 'integer'" in (proc.stderr + proc.stdout).splitlines()
 
 
 # ---- every default lives in config/config.yaml: the package restates none of them

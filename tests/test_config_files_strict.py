@@ -3,7 +3,7 @@
 
 import pytest
 
-from conftest import REPO, copy_workflow, snakemake
+from conftest import REPO
 from hw2repro import config_files
 
 TWICE = "q2:\n  epochs: 3\nq3:\n  epochs: 1\nq2:\n  lrs: [0.1]\n"
@@ -37,27 +37,3 @@ def test_a_non_number_in_references_is_named_with_file_and_key(tmp_path):
     with pytest.raises(config_files.ConfigFileError) as err:
         config_files.check_references(path)
     assert str(err.value) == f"{path}: q2[0].test_acc: '0.84x8' is not of type 'number', 'null'"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "where, text, line",
-    [
-        ("twice.yaml", TWICE, "twice.yaml line 5, column 1: key 'q2' given twice (first on line 1)"),
-        ("config/config.yaml", None, "config/config.yaml line 2, column 1: not valid YAML: found character '\\t'"),
-        ("config/references.yaml", None, "config/references.yaml: q2[0].test_acc: 'x' is not of type"),
-    ],
-)
-def test_the_workflow_refuses_them_before_any_job(tmp_path, where, text, line):
-    copy_workflow(tmp_path)
-    path = tmp_path / where
-    if where == "config/config.yaml":
-        text = path.read_text().replace("\n", "\n\t", 1)  # a tab at the start of line 2
-    elif where == "config/references.yaml":
-        text = path.read_text().replace("test_acc: 0.8488", "test_acc: x", 1)
-    path.write_text(text)
-    args = ("--configfile", "twice.yaml") if where == "twice.yaml" else ()
-    proc = snakemake(tmp_path, "-n", *args, check=False)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0
-    assert any(x.startswith(line) for x in output.splitlines()), output

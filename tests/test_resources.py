@@ -161,45 +161,82 @@ def test_paper_resources_cover_the_measured_peaks_and_times_with_the_margin(rate
                 assert all(d["runtime"] * 60 >= R.TIME_MARGIN * paper_seconds for d in declared), measured
 
 
-# ---- the profiles: a dry run at attempt 1 and at attempt 2 ----------------------------------------
+# ---- the profiles: a dry run of the paper config at attempt 1 and at attempt 2 under each
+
+PROFILES = ("profiles/slurm", "profiles/slurm-cpu")
+TRAINING_RULES = {"q2_train", "q3_train"}  # the rules the GPU profile gives a GPU
 
 
-def planned(work, profile: str, attempt: int) -> dict[str, dict[str, float]]:
-    """rule -> the largest mem_mb and runtime a dry run under ``profile`` plans for its jobs."""
-    proc = subprocess.run(
-        [*SNAKEMAKE, "-n", "--profile", profile, "--configfile", "config/paper.yaml", "--attempt", str(attempt)],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    out: dict[str, dict[str, float]] = {}
-    for block in re.split(r"\n(?:local)?rule ", proc.stdout)[1:]:
+def jobs_of(output: str) -> dict[str, list[dict[str, str]]]:
+    """rule -> the resources of each of its jobs, as a dry run prints them."""
+    jobs: dict[str, list[dict[str, str]]] = {}
+    for block in re.split(r"\n(?:local)?rule ", output)[1:]:
         rule = block.split(":", 1)[0].strip()
         match = re.search(r"\n\s+resources: (.*)", block)
-        res = dict(kv.split("=", 1) for kv in match.group(1).split(", ")) if match else {}
-        if rule in HEAVY:
-            seen = out.setdefault(rule, {"mem_mb": 0, "runtime": 0})
-            for key in seen:
-                seen[key] = max(seen[key], float(res[key]))
-    return out
+        jobs.setdefault(rule, []).append(dict(kv.split("=", 1) for kv in match.group(1).split(", ")) if match else {})
+    return jobs
 
 
 @pytest.fixture(scope="module")
-def profile_work(tmp_path_factory):
+def plans(tmp_path_factory) -> dict[tuple[str, int], dict[str, list[dict[str, str]]]]:
+    """(profile, attempt) -> the planned jobs' resources: four dry runs in one copy, side by side."""
     work = copy_workflow(tmp_path_factory.mktemp("profiles"))
     shutil.copytree(REPO / "profiles", work / "profiles")
-    return work
+    procs = {
+        (profile, attempt): subprocess.Popen(
+            [*SNAKEMAKE, "-n", "--profile", profile, "--configfile", "config/paper.yaml", "--attempt", str(attempt)],
+            cwd=work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for profile in PROFILES
+        for attempt in (1, 2)
+    }
+    out = {}
+    for key, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, (key, stdout + stderr)
+        out[key] = jobs_of(stdout)
+    return out
 
 
-@pytest.mark.parametrize("profile", ["profiles/slurm", "profiles/slurm-cpu"])
-def test_profiles_give_a_retried_job_more_memory_and_time(profile_work, profile):
-    first, second = planned(profile_work, profile, 1), planned(profile_work, profile, 2)
-    assert set(first) == set(HEAVY)
+def largest(jobs: dict[str, list[dict[str, str]]], rule: str, key: str) -> float:
+    return max(float(res[key]) for res in jobs[rule])
+
+
+@pytest.mark.slow  # runs Snakemake
+@pytest.mark.parametrize("profile", PROFILES)
+def test_profiles_give_a_retried_job_more_memory_and_time(plans, profile):
+    first, second = plans[(profile, 1)], plans[(profile, 2)]
+    assert set(HEAVY) <= set(first)
     for rule in HEAVY:
         for key in ("mem_mb", "runtime"):
-            assert second[rule][key] > first[rule][key], (profile, rule, key, first[rule], second[rule])
+            assert largest(second, rule, key) > largest(first, rule, key), (profile, rule, key)
+
+
+@pytest.mark.slow  # runs Snakemake
+def test_gpu_profile_requests_a_gpu_for_training_only(plans):
+    jobs = plans[("profiles/slurm", 1)]
+    q2 = merged("paper.yaml")["q2"]
+    assert len(jobs["q2_train"]) == len(q2["lrs"]) * len(q2["poolings"]) * len(q2["seeds"])
+    for rule in TRAINING_RULES:
+        for res in jobs[rule]:
+            assert res["gpu"] == "1" and res["cpus_per_gpu"] == "2" and res["slurm_partition"] == "gpu", res
+            assert res["cpus_per_task"] == "0", res  # switched off, so the plugin sends --cpus-per-gpu
+    for rule, resources in jobs.items():
+        if rule not in TRAINING_RULES:
+            assert all(res.get("gpu", "0") == "0" for res in resources), (rule, resources)
+
+
+@pytest.mark.slow  # runs Snakemake
+def test_cpu_profile_requests_no_gpu(plans):
+    jobs = plans[("profiles/slurm-cpu", 1)]
+    for rule, resources in jobs.items():
+        for res in resources:
+            assert res.get("gpu", "0") == "0", (rule, res)
+    threads = str(merged("paper.yaml")["q2"]["threads"])
+    assert all(res["cpus_per_task"] == threads for res in jobs["q2_train"])  # the job's q2.threads
 
 
 def test_profiles_leave_memory_time_and_disk_to_the_rules():

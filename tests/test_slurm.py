@@ -9,7 +9,8 @@ scheduled with --gpus=1 and then falls back to CPU, as on a GPU node without CUD
 
 The cluster tests need root and apt-get (Debian/Ubuntu) and run only when asked:
     HW2REPRO_SLURM_TEST=1 python -m pytest -m slurm tests/test_slurm.py    (make test-slurm)
-The dry-run tests at the end need no cluster and run in every ``make test``.
+The tests at the end need no cluster and run in every ``make test``; what the profiles make a dry
+run plan (a GPU for training only, more memory and time on a retry) is in tests/test_resources.py.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ LRS, POOLINGS, SEED = ("0.1", "0.01"), ("max", "none"), 42
 SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
 TIMINGS: dict[str, float] = {}
 
-TRAINING_RULES = {"q2_train", "q3_train"}  # the rules the GPU profile gives a GPU
 
 slurm = pytest.mark.slurm
 
@@ -284,52 +284,7 @@ def test_gpu_profile_gives_training_jobs_a_gpu_and_they_fall_back_to_cpu(cluster
     assert " on cpu:" in log, log
 
 
-# ---- without a cluster: what the profiles ask for ------------------------------------------
-
-
-def dry_run_resources(work: Path, profile: str) -> dict[str, list[dict]]:
-    """rule -> the resources of each of its jobs, as a dry run with ``profile`` plans them."""
-    proc = subprocess.run(
-        [*SNAKEMAKE, "-n", "--profile", profile, "--configfile", "tiny.yaml"],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    jobs: dict[str, list[dict]] = {}
-    for block in proc.stdout.split("\nrule ")[1:] + proc.stdout.split("\nlocalrule ")[1:]:
-        rule = block.split(":", 1)[0].strip()
-        match = re.search(r"\n\s+resources: (.*)", block)
-        res = dict(kv.split("=", 1) for kv in match.group(1).split(", ")) if match else {}
-        jobs.setdefault(rule, []).append(res)
-    return jobs
-
-
-@pytest.fixture(scope="module")
-def dry_work(tmp_path_factory):
-    return workflow_copy(tmp_path_factory.mktemp("slurm_dry"), tiny_config())
-
-
-@pytest.mark.slow  # runs Snakemake
-def test_gpu_profile_requests_a_gpu_for_training_only(dry_work):
-    jobs = dry_run_resources(dry_work, "profiles/slurm")
-    assert len(jobs["q2_train"]) == len(LRS) * len(POOLINGS)
-    for res in jobs["q2_train"]:
-        assert res["gpu"] == "1" and res["cpus_per_gpu"] == "2" and res["slurm_partition"] == "gpu", res
-        assert res["cpus_per_task"] == "0", res  # switched off, so the plugin sends --cpus-per-gpu
-    for rule, resources in jobs.items():
-        if rule not in TRAINING_RULES:
-            assert all(res.get("gpu", "0") == "0" for res in resources), (rule, resources)
-
-
-@pytest.mark.slow  # runs Snakemake
-def test_cpu_profile_requests_no_gpu(dry_work):
-    jobs = dry_run_resources(dry_work, "profiles/slurm-cpu")
-    for rule, resources in jobs.items():
-        for res in resources:
-            assert res.get("gpu", "0") == "0", (rule, res)
-    assert all(res["cpus_per_task"] == "1" for res in jobs["q2_train"])  # q2.threads of the tiny config
+# ---- without a cluster: the profiles and the plugin (what a dry run plans: tests/test_resources.py)
 
 
 def test_profiles_are_complete_and_consistent():

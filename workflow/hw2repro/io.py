@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import torch
-
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -77,6 +75,8 @@ def write_csv(path: str | os.PathLike, frame) -> None:
 def save_torch(path: str | os.PathLike, obj: Any) -> None:
     # Into an open handle: torch.save(obj, path) names the zip's inner folder after the (random,
     # temporary) file name, so equal tensors would give different bytes run to run.
+    import torch  # here, not at the top: Snakemake imports this module to parse the workflow (2 s saved per parse)
+
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         torch.save(obj, fh)
 

@@ -1,13 +1,13 @@
 # Shared by every rules file (functions here, rules elsewhere, as --lint asks): where the workflow lives,
-# the config (defaults, merge, validation) and derived code inputs. Paths and target lists are pure functions in hw2repro.targets; which config keys
-# change results is hw2repro.result_keys (rules' params, make compare and the report read both).
+# the config (defaults, merge, validation: hw2repro.config_load) and derived code inputs. Paths and
+# target lists are pure functions in hw2repro.targets; which config keys change results is
+# hw2repro.result_keys (rules' params, make compare and the report read both).
 
 import os
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 # Every path of the workflow's own files comes from where this file is, not from the working
 # directory: the workflow then runs the same as a module of another workflow or with --directory.
@@ -16,7 +16,7 @@ REPO_DIR = WORKFLOW_DIR.parent
 # The jobs import the package beside this file, whatever else is installed (a moved checkout, an
 # editable install of another one): it goes first on the path, here and in every job's environment.
 sys.path.insert(0, str(WORKFLOW_DIR))
-from hw2repro import code_identity, config_checks, config_files, defaults, labels, result_keys, targets  # noqa: E402
+from hw2repro import code_identity, config_load, labels, result_keys, targets  # noqa: E402
 from hw2repro import resources as job_resources  # noqa: E402
 from hw2repro.report.captions import rule_caption  # noqa: E402
 
@@ -37,36 +37,21 @@ def code_of(script):
     ]
 
 
-def config_error_line(error):
-    """One line naming the config key and what was expected, from a jsonschema ValidationError."""
-    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-    return f"invalid config: {key or '(top level)'}: {error.message}"
-
-
 # config/config.yaml holds every key and its default; what the user gives (--configfile, --config,
-# a host workflow's module config) is merged over it.
+# a host workflow's module config) is merged over it, after every file is read strictly, and checked
+# (schema, then keys that must agree) before any job: hw2repro.config_load, one line on a refusal.
 DEFAULT_CONFIG = workflow_file("config", "config.yaml")
-try:  # read strictly (a key given twice, a tab), each --configfile too: one line naming file and line
-    config_files.check([DEFAULT_CONFIG, *workflow.overwrite_configfiles])
-    config_files.check_references(workflow_file("config", "references.yaml"))
-except config_files.ConfigFileError as exc:
+try:
+    _resolved = config_load.resolve(
+        config,
+        [DEFAULT_CONFIG, *workflow.overwrite_configfiles],
+        workflow_file("config", "references.yaml"),
+        schema=not workflow.modifier.skip_validation,
+    )
+except config_load.ConfigRefused as exc:
     raise WorkflowError(str(exc)) from None
-_merged = defaults.load(config)
 config.clear()
-config.update(_merged)
-try:
-    validate(config, schema="../schemas/config.schema.yaml")
-except WorkflowError as exc:  # Snakemake's own message dumps the whole schema: say it in one line
-    detail = exc.__context__  # the jsonschema ValidationError it was raised from
-    if not hasattr(detail, "absolute_path"):
-        raise
-    raise WorkflowError(config_error_line(detail)) from None
-# What the schema cannot say (keys that must agree with each other), before any job runs either.
-try:
-    config_checks.check(config)
-    targets.check_grids(config)
-except targets.InputError as exc:  # config_checks.ConfigError is one too
-    raise WorkflowError(str(exc)) from None
+config.update(_resolved)
 
 # The output root of this run (config key `results`): every output, log and benchmark is under it,
 # so runs of different configs (config/paper.yaml: results-paper) coexist and can be compared.

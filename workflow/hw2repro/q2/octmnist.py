@@ -9,12 +9,15 @@ classes 0 / 1 / 2 / 3 (529 images). Validation and training sets are used whole.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..errors import InputError
 from ..io import atomic_path
+
+if TYPE_CHECKING:  # imported in as_tensors: the data job itself needs no torch
+    import torch
 
 SPLITS = ("train", "val", "test")
 KEYS = tuple(f"{s}_{k}" for s in SPLITS for k in ("images", "labels"))
@@ -115,6 +118,8 @@ def load_oct_data(arrays: dict[str, np.ndarray], eq_test_dist: bool = False) -> 
 
 def as_tensors(data: dict[str, tuple], device: torch.device) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Keep whole splits as tensors on the device: batches are then index lookups, not copies per item."""
+    import torch
+
     return {k: (torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)) for k, (X, y) in data.items()}
 
 

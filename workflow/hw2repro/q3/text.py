@@ -9,8 +9,10 @@ semicolons, non-ASCII letters): they become ``#``, as in the homework.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported where a tensor is made: the tables and figures jobs need none
+    import torch
 
 VOCAB: tuple[str, ...] = ("<", ">", "@", "#", " ", ",", ".", "?", "-") + tuple("abcdefghijklmnopqrstuvwxyz")
 VOCAB_SIZE = len(VOCAB)  # 35
@@ -31,6 +33,8 @@ def encode(text: str) -> list[int]:
 
 def encode_batch(texts: Iterable[str]) -> torch.Tensor:
     """int64 tensor (N, 99) of ``encode`` applied to every text."""
+    import torch
+
     rows = [encode(t) for t in texts]
     if not rows:
         return torch.empty((0, TEXT_LEN), dtype=torch.int64)
@@ -44,7 +48,7 @@ def decode(ids: Sequence[int] | torch.Tensor, strip: bool = False) -> str:
     ``decode(encode(t))`` shows exactly what the model sees. With ``strip=True`` the text between
     a leading ``<`` and the first ``>`` is returned (padding and markers removed).
     """
-    if isinstance(ids, torch.Tensor):
+    if hasattr(ids, "tolist"):  # a tensor (or an array): its ids as Python ints
         ids = ids.tolist()
     out = []
     for i in ids:

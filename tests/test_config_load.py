@@ -1,0 +1,102 @@
+"""The door every config passes (hw2repro.config_load.resolve, which rules/common.smk calls before any
+job): each refusal is one line naming the file or key. Checked here without Snakemake; that Snakemake
+refuses what ``resolve`` refuses, before any job, is checked once per way a setting arrives
+(a --configfile file, a --config value)."""
+
+import math
+
+import pytest
+import yaml
+
+from conftest import REPO, copy_workflow, snakemake
+from hw2repro import config_load
+
+DEFAULT = REPO / "config" / "config.yaml"
+REFERENCES = REPO / "config" / "references.yaml"
+TWICE = "q2:\n  epochs: 3\nq3:\n  epochs: 1\nq2:\n  lrs: [0.1]\n"
+
+
+def refusal(given: dict, files=(), references=REFERENCES) -> str:
+    with pytest.raises(config_load.ConfigRefused) as err:
+        config_load.resolve(given, [DEFAULT, *files], references)
+    return str(err.value)
+
+
+@pytest.mark.parametrize("name", ["tiny.yaml", "paper.yaml"])
+def test_the_shipped_configs_pass_and_arrive_merged_over_the_defaults(name):
+    path = REPO / "config" / name
+    given = yaml.safe_load(path.read_text())
+    config = config_load.resolve(given, [DEFAULT, path], REFERENCES)
+    assert config["q2"]["lrs"] == given["q2"]["lrs"] and "q1" in config  # a key the file does not give
+
+
+@pytest.mark.parametrize(
+    "bad, line",
+    [
+        # the schema, said in one line (not Snakemake's dump of the whole schema)
+        ({"q2": {"lrs": [0.1, -1.0]}}, "invalid config: q2.lrs[1]: -1.0 is less than or equal to the minimum of 0"),
+        ({"q2": {"lrz": [0.1]}}, "invalid config: q2: Additional properties are not allowed ('lrz' was unexpected)"),
+        ({"q2": {"poolings": []}}, "invalid config: q2.poolings: [] should be non-empty"),
+        ({"q3": {"decoders": ["gru"]}}, "invalid config: q3.decoders[0]: 'gru' is not one of ['lstm', 'transformer']"),
+        # --config q3={epochs: 3} gives the string '3' (why the docs say --configfile for nested keys)
+        ({"q3": {"epochs": "3"}}, "invalid config: q3.epochs: '3' is not of type 'integer'"),
+        # values wrong on their own (hw2repro.config_values)
+        ({"q2": {"lrs": [math.nan]}}, "invalid config: q2.lrs[0]: nan is not a finite number"),
+        ({"results": "/"}, "invalid config: results: '/' is the file system's root"),
+        # across keys (hw2repro.config_checks): before any job, not after the corpus and features
+        (
+            {"q3": {"n_heads": 3}},
+            "invalid config: q3.hidden_dim (200) must be divisible by q3.n_heads (3): "
+            "attention splits the width into equal heads",
+        ),
+        (
+            {"q1": {"scaling": {"fit_min_length": 100000}}},
+            "invalid config: q1.scaling.fit_min_length (100000) leaves 0 of q1.scaling.lengths "
+            "[64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384] to fit a slope on (needs 2): "
+            "lower it or add longer lengths",
+        ),
+    ],
+)
+def test_a_bad_value_is_refused_in_one_line_naming_the_key(bad, line):
+    found = refusal(bad)
+    assert found.startswith(line) and "\n" not in found, found
+    assert "Failed validating" not in found
+
+
+def test_the_files_are_read_strictly_naming_file_and_line(tmp_path):
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(TWICE)
+    assert refusal({}, [twice]).startswith(f"{twice} line 5, column 1: key 'q2' given twice (first on line 1)")
+    tabbed = tmp_path / "config.yaml"
+    tabbed.write_text(DEFAULT.read_text().replace("\n", "\n\t", 1))  # a tab at the start of line 2
+    with pytest.raises(config_load.ConfigRefused) as err:
+        config_load.resolve({}, [tabbed], REFERENCES)
+    assert str(err.value).startswith(f"{tabbed} line 2, column 1: not valid YAML: found character '\\t'")
+    references = tmp_path / "references.yaml"
+    references.write_text(REFERENCES.read_text().replace("test_acc: 0.8488", "test_acc: x", 1))
+    assert refusal({}, references=references).startswith(f"{references}: q2[0].test_acc: 'x' is not of type")
+
+
+# ---- through Snakemake: refused before any job, the same line
+
+
+@pytest.mark.slow  # runs Snakemake
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        # a --configfile file is read strictly (a key given twice), before the merge
+        (("--configfile", "twice.yaml"), "twice.yaml line 5, column 1: key 'q2' given twice (first on line 1)"),
+        # a --config value reaches the schema
+        (("--config", "q3={epochs: 3}"), "invalid config: q3.epochs: '3' is not of type 'integer'"),
+    ],
+)
+def test_snakemake_refuses_what_resolve_refuses_before_any_job(tmp_path, args, line):
+    copy_workflow(tmp_path)
+    (tmp_path / "twice.yaml").write_text(TWICE)
+    # a real run of one cheap target: were the config let through, its job would run (results/ appears)
+    proc = snakemake(tmp_path, "--cores", "1", *args, "--", "results/q1/verification.csv", check=False)
+    output = proc.stderr + proc.stdout
+    assert proc.returncode != 0
+    assert any(x.startswith(line) for x in output.splitlines()), output
+    assert "Failed validating" not in output and "Traceback" not in output
+    assert not (tmp_path / "results").exists()  # nothing ran
