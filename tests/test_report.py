@@ -631,3 +631,28 @@ def test_snakemake_report_holds_every_figure(tiny_run, name, chromium, tmp_path)
     # over 2 MiB: the entry was a blank pane): the page inside posts its self-check to the report
     got = browser.snakemake_report_frame(chromium, tmp_path, shown)
     assert got.get("status") == "ok" and got["tables"] >= 10 and got["textLength"] > 2000, got
+
+
+def test_captions_and_titles_are_said_once_for_both_reports():
+    """report/captions.py is the one home of each output's caption file and title: every rule's
+    report(caption=..., labels=...) takes them from there (no title written in a rule), and every
+    caption it names exists."""
+    from hw2repro.report.captions import CAPTIONS, TITLES
+
+    assert set(TITLES) <= set(CAPTIONS)
+    assert all((REPO / "report" / f"{name}.rst").is_file() for name in CAPTIONS.values())
+    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
+        for line in smk.read_text().splitlines():
+            if "labels=" not in line:
+                continue
+            for literal in re.finditer(r'"([^"]*)"', line):
+                after, before = line[literal.end() :], line[: literal.start()]
+                is_key = after.startswith(":")
+                text = literal.group(1)
+                is_title_name = (before.endswith("rule_title(") and text in TITLES) or (
+                    before.endswith("rule_title(f") and any(t.startswith(text.split("{")[0]) for t in TITLES)
+                )
+                is_wildcard = re.fullmatch(r"\{\w+\}", text)
+                assert is_key or is_title_name or is_wildcard, f"{smk.name}: a title in the rule: {line.strip()}"
+        for name in re.findall(r'rule_title\(f?"([^"{]+)"\)', smk.read_text()):
+            assert name in TITLES, (smk.name, name)

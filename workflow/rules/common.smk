@@ -18,7 +18,7 @@ REPO_DIR = WORKFLOW_DIR.parent
 sys.path.insert(0, str(WORKFLOW_DIR))
 from hw2repro import code_identity, config_load, labels, result_keys, targets  # noqa: E402
 from hw2repro import resources as job_resources  # noqa: E402
-from hw2repro.report.captions import rule_caption  # noqa: E402
+from hw2repro.report.captions import rule_caption, rule_title  # noqa: E402
 
 code_identity.put_first_on_job_path()
 

@@ -18,7 +18,7 @@ rule q1_verify:
             caption=rule_caption("verification"),
             category=Q1_CATEGORY,
             subcategory="verification",
-            labels={"table": "verification"},
+            labels={"table": rule_title("verification")},
         ),
         approx=f"{Q1_DIR}/approximation_error.csv",
     log:
@@ -52,7 +52,7 @@ rule q1_scaling:
             caption=rule_caption("complexity"),
             category=Q1_CATEGORY,
             subcategory="complexity",
-            labels={"table": "complexity claims vs measured"},
+            labels={"table": rule_title("complexity")},
         ),
         environment=f"{Q1_DIR}/scaling_environment.json",
     log:
@@ -90,7 +90,7 @@ rule q1_figures:
             caption=rule_caption("q1_scaling"),
             category=Q1_CATEGORY,
             subcategory="scaling",
-            labels={"figure": "time and memory vs L"},
+            labels={"figure": rule_title("q1_scaling")},
         ),
         error_pdf=targets.q1_figure(config, "error_vs_scale", "pdf"),
         error_png=report(
@@ -98,7 +98,7 @@ rule q1_figures:
             caption=rule_caption("q1_error_vs_scale"),
             category=Q1_CATEGORY,
             subcategory="approximation error",
-            labels={"figure": "error vs scale of qᵀk"},
+            labels={"figure": rule_title("q1_error_vs_scale")},
         ),
         dims_pdf=targets.q1_figure(config, "feature_dim", "pdf"),
         dims_png=report(
@@ -106,7 +106,7 @@ rule q1_figures:
             caption=rule_caption("q1_feature_dim"),
             category=Q1_CATEGORY,
             subcategory="feature dimension",
-            labels={"figure": "M vs D"},
+            labels={"figure": rule_title("q1_feature_dim")},
         ),
     log:
         f"{RESULTS}/logs/q1/figures.log",

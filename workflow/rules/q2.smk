@@ -157,7 +157,7 @@ rule q2_overview_figure:
             caption=rule_caption("test_accuracy_overview"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
-            labels={"figure": "test accuracy overview"},
+            labels={"figure": rule_title("test_accuracy_overview")},
         ),
         spread_pdf=f"{Q2_DIR}/figures/published_spread.pdf",
         spread_png=report(
@@ -165,7 +165,7 @@ rule q2_overview_figure:
             caption=rule_caption("published_spread"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
-            labels={"figure": "every published number against ours"},
+            labels={"figure": rule_title("published_spread")},
         ),
     log:
         f"{RESULTS}/logs/q2/overview_figure.log",
@@ -195,7 +195,7 @@ rule q2_lr_overlay:
             caption=rule_caption("lr_overlay"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
-            labels=lambda w: {"figure": f"every lr overlaid, {labels.POOLING[w.pooling]}"},
+            labels=lambda w: {"figure": rule_title(f"lr_overlay_{w.pooling}")},
         ),
     log:
         f"{RESULTS}/logs/q2/lr_overlay_{{pooling}}.log",
@@ -228,7 +228,7 @@ rule q2_classes:
             caption=rule_caption("per_class_accuracy"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
-            labels={"figure": "test accuracy per class"},
+            labels={"figure": rule_title("per_class_accuracy")},
         ),
         confusion_pdf=f"{Q2_DIR}/figures/confusion_matrix.pdf",
         confusion_png=report(
@@ -236,7 +236,7 @@ rule q2_classes:
             caption=rule_caption("confusion_matrix"),
             category="Q2 CNN on OCTMNIST",
             subcategory="overview",
-            labels={"figure": "confusion matrix at the chosen lr"},
+            labels={"figure": rule_title("confusion_matrix")},
         ),
     log:
         f"{RESULTS}/logs/q2/classes.log",

@@ -21,7 +21,7 @@ rule q3_train:
             caption=rule_caption("metrics"),
             category="Q3 speech recognition",
             subcategory="runs",
-            labels={"decoder": "{decoder}", "seed": "{seed}", "file": "per-epoch metrics"},
+            labels={"decoder": "{decoder}", "seed": "{seed}", "file": rule_title("metrics")},
         ),
         test=f"{Q3_RUN}/test.json",
         predictions=report(
@@ -29,7 +29,7 @@ rule q3_train:
             caption=rule_caption("predictions"),
             category="Q3 speech recognition",
             subcategory="runs",
-            labels={"decoder": "{decoder}", "seed": "{seed}", "file": "test predictions"},
+            labels={"decoder": "{decoder}", "seed": "{seed}", "file": rule_title("predictions")},
         ),
         model=f"{Q3_RUN}/model.pt",
     log:
@@ -66,7 +66,7 @@ rule q3_aggregate:
             caption=rule_caption("summary"),
             category="Q3 speech recognition",
             subcategory="summary",
-            labels={"file": "test summary per run"},
+            labels={"file": rule_title("summary")},
         ),
         epochs=f"{Q3_DIR}/epochs.csv",
     log:
@@ -101,7 +101,7 @@ rule q3_figures:
             caption=rule_caption("loss_train_val"),
             category="Q3 speech recognition",
             subcategory="summary",
-            labels={"file": "training vs validation loss"},
+            labels={"file": rule_title("loss_train_val")},
         ),
         similarity_pdf=f"{Q3_FIG}/val_similarities.pdf",
         similarity_png=report(
@@ -109,7 +109,7 @@ rule q3_figures:
             caption=rule_caption("val_similarities"),
             category="Q3 speech recognition",
             subcategory="summary",
-            labels={"file": "validation similarities"},
+            labels={"file": rule_title("val_similarities")},
         ),
         table_csv=f"{Q3_FIG}/test_table.csv",
         table_pdf=f"{Q3_FIG}/test_table.pdf",
@@ -118,7 +118,7 @@ rule q3_figures:
             caption=rule_caption("test_table"),
             category="Q3 speech recognition",
             subcategory="summary",
-            labels={"file": "test table vs published"},
+            labels={"file": rule_title("test_table")},
         ),
         # The homework's own plot names, per run (PDF as in the original, plus PNG).
         run_plots=targets.q3_run_plots(config),

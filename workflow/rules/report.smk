@@ -65,7 +65,7 @@ rule report:
             f"{REPORT_DIR}/figureless.html",
             caption=rule_caption("compiled_report"),
             category="Report",
-            labels={"file": "compiled reproduction report"},
+            labels={"file": rule_title("compiled_report")},
         ),
         markdown=f"{REPORT_DIR}/report.md",
         tables=[f"{REPORT_DIR}/tables/{name}.csv" for name in TIDY_TABLES],

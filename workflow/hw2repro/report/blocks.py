@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import labels
-from .captions import CAPTIONS
+from .captions import CAPTIONS, TITLES
 
 TITLE = "IST Deep Learning 2023/24 Homework 2, reproduced"
 QUESTION_TITLES = {
@@ -26,18 +26,6 @@ QUESTION_TITLES = {
 }
 POOLING = labels.POOLING
 DECODER = labels.DECODER
-FIGURE_TITLES = {
-    "q1_scaling": "Time and memory against sequence length",
-    "q1_error_vs_scale": "Approximation error against the scale of qᵀk",
-    "q1_feature_dim": "Feature dimension M against head dimension D",
-    "loss_train_val": "Training vs validation loss",
-    "val_similarities": "Validation similarities per epoch",
-    "lr_overlay_max": "Every learning rate, with max-pooling",
-    "lr_overlay_none": "Every learning rate, without max-pooling",
-    "per_class_accuracy": "Test accuracy per class",
-    "confusion_matrix": "Confusion matrices at the chosen learning rate",
-    "published_spread": "This pipeline against the published groups' spread",
-}
 # Multi-panel figures drawn across the whole page width (a third of a card would be illegible).
 WIDE_FIGURES = {
     "q1_scaling",
@@ -173,7 +161,7 @@ def figure(path: str, kind: str, caption_files: dict, title: str | None = None, 
     stem = Path(path).stem
     return Figure(
         id=re.sub(r"[^A-Za-z0-9_-]", "-", stem),
-        title=title or FIGURE_TITLES.get(stem, stem),
+        title=title or TITLES.get(stem, stem),
         caption=caption,
         path=str(path),
         wide=stem in WIDE_FIGURES,

@@ -310,14 +310,7 @@ def q2_section(data: dict, figures: list[str], caption_files: dict, settings: di
     by_stem = {Path(p).stem: p for p in figures}
     blocks += [heading("Figures")]
     overview = (
-        [
-            figure(
-                by_stem["test_accuracy_overview"],
-                "test_accuracy_overview",
-                caption_files,
-                title="Test accuracy: this pipeline vs published",
-            )
-        ]
+        [figure(by_stem["test_accuracy_overview"], "test_accuracy_overview", caption_files)]
         if "test_accuracy_overview" in by_stem
         else []
     )
