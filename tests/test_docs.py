@@ -20,7 +20,7 @@ from conftest import REPO, SNAKEMAKE, copy_workflow, load_default_config
 from hw2repro import config_checks, config_files, config_load
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
-from hw2repro.q3 import features, split
+from hw2repro.q3 import features, ljspeech, split
 
 README = REPO / "README.md"
 PAGES = sorted(
@@ -256,9 +256,8 @@ def test_paper_run_page_is_the_benchmarks():
     batch64 = figure("memory", "q3_train peak RssAnon at the paper's batch 64, 96 clips")
     states(page, f"{batch64:,} MB at the paper's batch 64")
 
-    data = load_default_config()["data"]
-    states(page, f"`downloads/octmnist.npz` ({data['octmnist']['size'] / 1e6:.0f} MB, kept)")
-    states(page, f"the {data['ljspeech']['size'] / 1e9:.2f} GB archive while extracting")
+    states(page, f"`downloads/octmnist.npz` ({octmnist.SIZE / 1e6:.0f} MB, kept)")
+    states(page, f"the {ljspeech.SIZE / 1e9:.2f} GB archive while extracting")
     states(page, f"with `--cores {cfg_threads()}` (the paper config's {cfg_threads()} threads per training job)")
 
     # the feature cache's size follows from the data and the config: clips x frames x mel bands x 4 bytes

@@ -14,6 +14,7 @@ import yaml
 from snakemake.utils import update_config
 
 from conftest import REPO, SNAKEMAKE, copy_workflow
+from hw2repro import config_load
 from hw2repro import resources as R
 
 BENCH = REPO / "bench" / "results"
@@ -21,11 +22,12 @@ HEAVY = ("octmnist_data", "q2_train", "ljspeech_data", "q3_features", "q3_train"
 
 
 def merged(*names: str) -> dict:
-    """config/config.yaml with the given config files over it, as Snakemake merges them."""
-    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    """config/config.yaml with the given config files over it, as the workflow resolves them."""
+    given: dict = {}
     for name in names:
-        update_config(cfg, yaml.safe_load((REPO / "config" / name).read_text()))
-    return cfg
+        update_config(given, yaml.safe_load((REPO / "config" / name).read_text()))
+    files = [REPO / "config" / name for name in ("config.yaml", *names)]
+    return config_load.resolve(given, files, REPO / "config" / "references.yaml")
 
 
 @pytest.fixture(scope="module")
