@@ -13,9 +13,8 @@ from typing import Optional
 
 import torch
 import yaml
-from snakemake.utils import update_config
 
-from hw2repro import provenance, resources
+from hw2repro import defaults, provenance, resources
 from hw2repro.workspace import REPO
 
 # Targets of the issue (2-core machine).
@@ -31,11 +30,8 @@ LJ_SAMPLE_RATE = resources.LJ_SAMPLE_RATE
 
 
 def merged_config(*files: str) -> dict:
-    """config/config.yaml with ``files`` (paths under config/) merged over it."""
-    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    for name in files:
-        update_config(cfg, yaml.safe_load((REPO / "config" / name).read_text()))
-    return cfg
+    """config/config.yaml with ``files`` (paths under config/) merged over it, as the workflow has it."""
+    return defaults.load(*(yaml.safe_load((REPO / "config" / name).read_text()) for name in files))
 
 
 def paper_sizes() -> dict:

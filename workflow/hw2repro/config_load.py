@@ -27,23 +27,6 @@ def error_line(error) -> str:
     return f"invalid config: {key or '(top level)'}: {error.message}"
 
 
-def with_canonical_facts(config: dict) -> None:
-    """Fill the null URLs, checksums and sizes of the data sets with the canonical files' own, which
-    live in the package (hw2repro.q2.octmnist, hw2repro.q3.ljspeech), not as config defaults: a user
-    sets a URL for a mirror, and a checksum only for a file of other content (labelled not canonical)."""
-    from .q2 import octmnist
-    from .q3 import ljspeech
-
-    facts = {
-        "octmnist": {"url": octmnist.URL, "md5": octmnist.MD5, "size": octmnist.SIZE},
-        "ljspeech": {"url": ljspeech.URL, "sha256": ljspeech.SHA256, "size": ljspeech.SIZE},
-    }
-    for source, values in facts.items():
-        for key, value in values.items():
-            if config["data"][source][key] is None:
-                config["data"][source][key] = value
-
-
 def resolve(given: dict, files, references: str | Path, *, schema: bool = True) -> dict:
     """The run's settings: ``given`` (Snakemake's ``config``: its --configfile files and --config
     values, or a host workflow's module config) merged over config/config.yaml, after ``files``
@@ -66,7 +49,6 @@ def resolve(given: dict, files, references: str | Path, *, schema: bool = True) 
             if not hasattr(detail, "absolute_path"):
                 raise
             raise ConfigRefused(error_line(detail)) from None
-    with_canonical_facts(config)
     try:  # what the schema cannot say: keys that must agree with each other, unique grid values
         config_checks.check(config)
         targets.check_grids(config)

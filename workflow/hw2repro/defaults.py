@@ -24,8 +24,30 @@ def merge(base: dict, override: dict) -> dict:
 
 
 def load(*overrides: dict) -> dict:
-    """config/config.yaml with each of ``overrides`` merged over it, in order."""
+    """config/config.yaml with each of ``overrides`` merged over it, in order, and the canonical data
+    sets' facts where they are left null (:func:`with_canonical_facts`)."""
     config = yaml.safe_load(CONFIG_YAML.read_text())
     for override in overrides:
         config = merge(config, override or {})
+    with_canonical_facts(config)
     return config
+
+
+def with_canonical_facts(config: dict) -> None:
+    """Fill the null URLs, checksums and sizes of the data sets with the canonical files' own, which
+    live in the package (hw2repro.q2.octmnist, hw2repro.q3.ljspeech), not as config defaults: a user
+    sets a URL for a mirror, and a checksum only for a file of other content (labelled not canonical)."""
+    from .q2 import octmnist
+    from .q3 import ljspeech
+
+    facts = {
+        "octmnist": {"url": octmnist.URL, "md5": octmnist.MD5, "size": octmnist.SIZE},
+        "ljspeech": {"url": ljspeech.URL, "sha256": ljspeech.SHA256, "size": ljspeech.SIZE},
+    }
+    for source, values in facts.items():
+        section = config.get("data", {}).get(source) if isinstance(config.get("data"), dict) else None
+        if not isinstance(section, dict):
+            continue  # not a mapping: the schema names the key
+        for key, value in values.items():
+            if section.get(key) is None:
+                section[key] = value
