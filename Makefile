@@ -32,7 +32,7 @@ help:
 	@echo "make format    apply ruff format and snakefmt"
 	@echo "make report    snakemake --report -> $(RESULTS)/snakemake_report.html (after a run; CONFIGFILE=, RESULTS=)"
 	@echo "make compare A=results B=results-paper  reproduction diff of two result roots -> $(OUT)/compare.{md,html,csv}"
-	@echo "make docs      regenerate config/README.md from config/config.yaml"
+	@echo "make docs      regenerate config/README.md (from config/config.yaml) and the per-job table of docs/paper-run.md (from bench/results)"
 	@echo "make clean     remove results/ and .snakemake/ (keeps .venv, bench/results/ and results-*/ roots)"
 	@echo "make help      this list"
 
@@ -103,6 +103,7 @@ lint: install
 # config/README.md is derived from config/config.yaml (a test checks it is current).
 docs: install
 	$(BIN)/python tests/config_doc.py > config/README.md
+	PYTHONPATH=workflow $(BIN)/python -m bench.paper_table --write docs/paper-run.md
 
 format: install
 	$(BIN)/ruff format .

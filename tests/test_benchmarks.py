@@ -92,3 +92,28 @@ def test_summary_table_from_section_files(tmp_path):
     text = summary.write_summary(tmp_path).read_text()
     assert "| noop | no-op snakemake -n | 1.25 s | < 3 s | yes | median |" in text
     assert "1.00 → 2.00" in text
+
+
+def test_the_paper_run_page_table_is_generated_from_the_records():
+    """docs/paper-run.md's per-job table is what bench.paper_table makes of bench/results now."""
+    from bench import paper_table
+
+    page = (common.REPO / "docs" / "paper-run.md").read_text()
+    assert paper_table.written(page) == page, "docs/paper-run.md: the per-job table is stale: run make docs"
+
+
+def test_a_full_size_record_turns_extrapolated_cells_into_measured_ones(tmp_path):
+    import shutil
+
+    from bench import paper_table
+
+    shutil.copytree(paper_table.BENCH, tmp_path / "r")
+    job = {"rule": "q3_features", "wildcards": {"split": "test"}, "wall_s": 99.0, "peak_rss_mb": 321.0}
+    job |= {"disk_written_mb": 2400.0, "throughput": {"value": 26.5, "unit": "clips/s"}}
+    for scale, said in ((0.02, False), (1.0, True)):
+        record = {"scale": scale, "sizes": {"n_frames": 2754, "q3_batch": 64}, "jobs": [job]}
+        (tmp_path / "r" / "paper-scale.json").write_text(json.dumps(record))
+        rows = {r[0]: r for r in paper_table.rows(tmp_path / "r")}
+        test, train = rows["`q3_features(test)`"], rows["`q3_features(train)`"]
+        assert ("1.6 min (from the full-size measurement)" in test[2]) is said, test
+        assert ("321 MB (measured at full size)" == test[3]) is said and "extrapolated" in train[2], (test, train)
