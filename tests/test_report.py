@@ -635,8 +635,9 @@ def test_snakemake_report_holds_every_figure(tiny_run, name, chromium, tmp_path)
 
 def test_captions_and_titles_are_said_once_for_both_reports():
     """report/captions.py is the one home of each output's caption file and title: every rule's
-    report(caption=..., labels=...) takes them from there (no title written in a rule), and every
-    caption it names exists."""
+    report(labels=...) takes its title from there (checked on each line holding labels=, as the rules
+    write them: no double-quoted string there but keys, wildcards and rule_title names), and every
+    caption file it names exists."""
     from hw2repro.report.captions import CAPTIONS, TITLES
 
     assert set(TITLES) <= set(CAPTIONS)

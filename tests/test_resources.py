@@ -196,10 +196,16 @@ def plans(tmp_path_factory) -> dict[tuple[str, int], dict[str, list[dict[str, st
         for attempt in (1, 2)
     }
     out = {}
-    for key, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=300)
-        assert proc.returncode == 0, (key, stdout + stderr)
-        out[key] = jobs_of(stdout)
+    try:
+        for key, proc in procs.items():
+            stdout, stderr = proc.communicate(timeout=300)
+            assert proc.returncode == 0, (key, stdout + stderr)
+            out[key] = jobs_of(stdout)
+    finally:  # one failed or hung: the others are not left running
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     return out
 
 

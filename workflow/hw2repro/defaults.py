@@ -36,18 +36,22 @@ def load(*overrides: dict) -> dict:
 def with_canonical_facts(config: dict) -> None:
     """Fill the null URLs, checksums and sizes of the data sets with the canonical files' own, which
     live in the package (hw2repro.q2.octmnist, hw2repro.q3.ljspeech), not as config defaults: a user
-    sets a URL for a mirror, and a checksum only for a file of other content (labelled not canonical)."""
+    sets a URL for a mirror, and a checksum only for a file of other content (labelled not canonical;
+    its size is then checked only when given)."""
     from .q2 import octmnist
     from .q3 import ljspeech
 
-    facts = {
-        "octmnist": {"url": octmnist.URL, "md5": octmnist.MD5, "size": octmnist.SIZE},
-        "ljspeech": {"url": ljspeech.URL, "sha256": ljspeech.SHA256, "size": ljspeech.SIZE},
+    facts = {  # source: (url, (checksum key, checksum), size)
+        "octmnist": (octmnist.URL, ("md5", octmnist.MD5), octmnist.SIZE),
+        "ljspeech": (ljspeech.URL, ("sha256", ljspeech.SHA256), ljspeech.SIZE),
     }
-    for source, values in facts.items():
+    for source, (url, (checksum_key, checksum), size) in facts.items():
         section = config.get("data", {}).get(source) if isinstance(config.get("data"), dict) else None
         if not isinstance(section, dict):
             continue  # not a mapping: the schema names the key
-        for key, value in values.items():
-            if section.get(key) is None:
-                section[key] = value
+        if section.get("url") is None:
+            section["url"] = url
+        if section.get(checksum_key) is None:  # the canonical file: its size too (other content: unchecked)
+            section[checksum_key] = checksum
+            if section.get("size") is None:
+                section["size"] = size

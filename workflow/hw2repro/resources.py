@@ -22,6 +22,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from .q2 import octmnist
+from .q3 import ljspeech
+
 TIME_MARGIN = 2.0
 MEM_MARGIN = 1.5
 DISK_MARGIN = 1.2
@@ -116,6 +119,12 @@ def rate_at(points: dict[int, float], n_frames: int) -> float:
     return r1 * (n_frames / f1) ** (math.log(r2 / r1) / math.log(f2 / f1))
 
 
+def download_mb(size: int | None, canonical: int) -> float:
+    """A download's size in MB: the configured size, or (other content given without its size) the
+    canonical file's as the estimate."""
+    return (size or canonical) / MB
+
+
 def minutes(seconds: float, attempt: int) -> int:
     return max(MIN_RUNTIME, math.ceil(TIME_MARGIN * seconds / 60)) * attempt
 
@@ -170,7 +179,7 @@ def octmnist_data(config: dict, rates: Rates, attempt: int = 1, **wildcards) -> 
     source = config["data"]["octmnist"]["source"]
     seconds = images / OCT_IMAGES_PER_S if source == "synthetic" else 0
     if source == "download":
-        seconds += config["data"]["octmnist"]["size"] / MB / DOWNLOAD_MB_PER_S
+        seconds += download_mb(config["data"]["octmnist"]["size"], octmnist.SIZE) / DOWNLOAD_MB_PER_S
     data_mb = images * OCT_PIXELS / MB  # uint8
     return {
         # float64 drawing buffers: two of them per image at most
@@ -199,7 +208,7 @@ def ljspeech_data(config: dict, rates: Rates, attempt: int = 1, **wildcards) -> 
     if lj["source"] == "synthetic":
         seconds, disk_mb = rows / SPEECH_CLIPS_PER_S, wav_mb
     elif lj["source"] == "download":
-        archive_mb = lj["size"] / MB
+        archive_mb = download_mb(lj["size"], ljspeech.SIZE)
         # the archive and its extraction are on disk together until it is validated
         seconds, disk_mb = archive_mb / DOWNLOAD_MB_PER_S + rows / 50, archive_mb + wav_mb
     else:  # a local folder: read and checked, nothing copied
