@@ -46,12 +46,8 @@ def full_size_jobs(bench: Path) -> dict[str, dict]:
         return {}
     out = {}
     for job in record["jobs"]:
-        wildcards = job["wildcards"]
-        name = {
-            "q3_features": lambda: f"q3_features({wildcards.get('split')})",
-            "q3_train": lambda: f"q3_train({wildcards.get('decoder')})",
-        }.get(job["rule"], lambda: job["rule"])()
-        out[name] = job
+        detail = {"q3_features": "split", "q3_train": "decoder"}.get(job["rule"])
+        out[f"{job['rule']}({job['wildcards'][detail]})" if detail else job["rule"]] = job
     return out
 
 
@@ -61,24 +57,17 @@ def rows(bench: Path = BENCH) -> list[list[str]]:
     measured = full_size_jobs(bench)
     q2, q3 = cfg["q2"], cfg["q3"]
     n_frames, split_rows = q3["features"]["n_frames"], R.q3_split_rows(cfg)
-    n_train, n_val, n_test = R.oct_sizes(cfg)
-    oct_mb = (n_train + n_val + n_test) * R.OCT_PIXELS / R.MB
-    lj_mb = R.lj_rows(cfg) * (R.clip_seconds(cfg) * R.LJ_SAMPLE_RATE * 2 + R.FILE_OVERHEAD_BYTES) / R.MB
+    n_train = R.oct_sizes(cfg)[0]
+    oct_mb, lj_mb = R.oct_data_mb(cfg), R.lj_audio_mb(cfg)
     out = []
-
-    def q3_seconds(train: float, decode: float) -> float:
-        """A Q3 job: every epoch trains and decodes validation; the test split is decoded twice."""
-        per_epoch = split_rows["train"] / train + split_rows["val"] / decode
-        return q3["epochs"] * per_epoch + 2 * split_rows["test"] / decode
 
     def row(job: str, count: int, time: str, memory: str, disk: str, declared: dict) -> None:
         # The data jobs ran on synthetic data there (no download, no archive): not the paper run's.
         m = measured.get(job) if job.startswith(("q3_features", "q2_train", "q3_train")) else None
         if m:
             if m["rule"] == "q3_train":  # bounded steps: the paper's epochs at the measured training pace
-                train = m["throughput"]["value"]
-                decode = R.rate_at({f: r for (d, f), r in rates.q3_decode_samples_per_s.items() if d in job}, n_frames)
-                seconds = q3_seconds(train, decode)
+                decode = R.q3_rates(rates, m["wildcards"]["decoder"], n_frames)[1]
+                seconds = R.q3_train_seconds(cfg, m["throughput"]["value"], decode)
             else:  # each features split in full; one Q2 epoch
                 seconds = m["wall_s"] * (q2["epochs"] if m["rule"] == "q2_train" else 1)
             time = f"{_h(seconds)} (from the full-size measurement)"
@@ -113,7 +102,7 @@ def rows(bench: Path = BENCH) -> list[list[str]]:
             1,
             f"{_h(n / feature_rate)} (extrapolated: {feature_rate:.0f} clips/s at {n_frames:,} frames, q3 record)",
             f"{rates.q3_features_peak_mb:,.0f} MB (measured at up to 1,024 clips; flat in the clips)",
-            f"{_gb(n * R.MEL_BINS * n_frames * 4 / R.MB)} (computed: float32)",
+            f"{_gb(R.features_mb(cfg, n))} (computed from the shapes)",
             R.q3_features(cfg, rates, split=split),
         )
     q2_s = q2["epochs"] * n_train / rates.q2_train_samples_per_s
@@ -126,9 +115,8 @@ def rows(bench: Path = BENCH) -> list[list[str]]:
         R.q2_train(cfg, rates),
     )
     for decoder in q3["decoders"]:
-        train = R.rate_at({f: r for (d, f), r in rates.q3_train_samples_per_s.items() if d == decoder}, n_frames)
-        decode = R.rate_at({f: r for (d, f), r in rates.q3_decode_samples_per_s.items() if d == decoder}, n_frames)
-        seconds = q3_seconds(train, decode)
+        train, decode = R.q3_rates(rates, decoder, n_frames)
+        seconds = R.q3_train_seconds(cfg, train, decode)
         peak = R.q3_train_peak_mb(rates, q3["batch_size"], n_frames, q3["n_heads"]) - R.FILE_PAGES_MB
         row(
             f"q3_train({decoder})",

@@ -37,3 +37,13 @@ def test_a_non_number_in_references_is_named_with_file_and_key(tmp_path):
     with pytest.raises(config_files.ConfigFileError) as err:
         config_files.check_references(path)
     assert str(err.value) == f"{path}: q2[0].test_acc: '0.84x8' is not of type 'number', 'null'"
+
+
+def test_a_python_object_tag_is_refused_and_runs_nothing(tmp_path):
+    """The strict loader is a SafeLoader: a config file cannot construct Python objects or call code."""
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "evil.yaml"
+    path.write_text(f"q2: !!python/object/apply:os.mkdir ['{marker}']\n")
+    line = config_files.problem(path)
+    assert line.startswith(f"{path} line 1, column 5: not valid YAML: could not determine a constructor"), line
+    assert not marker.exists()

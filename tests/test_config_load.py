@@ -87,28 +87,29 @@ def test_the_files_are_read_strictly_naming_file_and_line(tmp_path):
 # ---- through Snakemake: refused before any job, the same line
 
 
+TAB = ("config/config.yaml", "\n", "\n\t")  # a tab at the start of line 2 of the workflow's config.yaml
+NOT_A_NUMBER = ("config/references.yaml", "test_acc: 0.8488", "test_acc: x")
+
+
 @pytest.mark.slow  # runs Snakemake
 @pytest.mark.parametrize(
-    "args, line",
+    "edit, args, line",
     [
         # a --configfile file is read strictly (a key given twice), before the merge
-        (("--configfile", "twice.yaml"), "twice.yaml line 5, column 1: key 'q2' given twice (first on line 1)"),
+        (None, ("--configfile", "twice.yaml"), "twice.yaml line 5, column 1: key 'q2' given twice (first on line 1)"),
         # a --config value reaches the schema
-        (("--config", "q3={epochs: 3}"), "invalid config: q3.epochs: '3' is not of type 'integer'"),
+        (None, ("--config", "q3={epochs: 3}"), "invalid config: q3.epochs: '3' is not of type 'integer'"),
         # the workflow's own files, each read strictly and named as the user sees them
-        (("--config", "tab=1"), "config/config.yaml line 2, column 1: not valid YAML: found character '\\t'"),
-        (("--config", "refs=1"), "config/references.yaml: q2[0].test_acc: 'x' is not of type"),
+        (TAB, (), "config/config.yaml line 2, column 1: not valid YAML: found character '\\t'"),
+        (NOT_A_NUMBER, (), "config/references.yaml: q2[0].test_acc: 'x' is not of type"),
     ],
 )
-def test_snakemake_refuses_what_resolve_refuses_before_any_job(tmp_path, args, line):
+def test_snakemake_refuses_what_resolve_refuses_before_any_job(tmp_path, edit, args, line):
     copy_workflow(tmp_path)
     (tmp_path / "twice.yaml").write_text(TWICE)
-    if args[1] == "tab=1":  # a tab at the start of line 2 of the workflow's config.yaml
-        default = tmp_path / "config" / "config.yaml"
-        default.write_text(default.read_text().replace("\n", "\n\t", 1))
-    if args[1] == "refs=1":
-        refs = tmp_path / "config" / "references.yaml"
-        refs.write_text(refs.read_text().replace("test_acc: 0.8488", "test_acc: x", 1))
+    if edit:
+        name, old, new = edit
+        (tmp_path / name).write_text((tmp_path / name).read_text().replace(old, new, 1))
     # a real run of one cheap target: were the config let through, its job would run (results/ appears)
     proc = snakemake(tmp_path, "--cores", "1", *args, "--", "results/q1/verification.csv", check=False)
     output = proc.stderr + proc.stdout

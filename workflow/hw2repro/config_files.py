@@ -50,7 +50,10 @@ class UniqueKeyLoader(yaml.SafeLoader):
 
 
 def safe_load(text: str):
-    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    # Safe: UniqueKeyLoader is a yaml.SafeLoader subclass that only adds a duplicate-key check to
+    # construct_mapping; its constructors build plain YAML types, never Python objects (a
+    # !!python/object tag is a ConstructorError: tests/test_config_files_strict.py).
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506
 
 
 def problem(path: str | Path) -> str | None:

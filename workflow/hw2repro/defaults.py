@@ -46,7 +46,8 @@ def with_canonical_facts(config: dict) -> None:
         "ljspeech": (ljspeech.URL, ("sha256", ljspeech.SHA256), ljspeech.SIZE),
     }
     for source, (url, (checksum_key, checksum), size) in facts.items():
-        section = config.get("data", {}).get(source) if isinstance(config.get("data"), dict) else None
+        data = config.get("data")
+        section = data.get(source) if isinstance(data, dict) else None
         if not isinstance(section, dict):
             continue  # not a mapping: the schema names the key
         if section.get("url") is None:

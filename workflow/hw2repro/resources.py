@@ -171,6 +171,42 @@ def clip_seconds(config: dict) -> float:
     return max(spoken, s["length_s"][3]) if s.get("length_s") else spoken
 
 
+def oct_data_mb(config: dict) -> float:
+    """The OCT images as uint8, all splits."""
+    return sum(oct_sizes(config)) * OCT_PIXELS / MB
+
+
+def lj_audio_mb(config: dict) -> float:
+    """The corpus's wav files: 16-bit mono at 22,050 Hz, a header and a block's slack each."""
+    return lj_rows(config) * (clip_seconds(config) * LJ_SAMPLE_RATE * 2 + FILE_OVERHEAD_BYTES) / MB
+
+
+def spectrogram_bytes(config: dict) -> int:
+    """One clip's mel spectrogram as stored (q3.features: frames x mel bins x dtype)."""
+    feat = config["q3"]["features"]
+    return MEL_BINS * feat["n_frames"] * (2 if feat["dtype"] == "float16" else 4)
+
+
+def features_mb(config: dict, rows: int) -> float:
+    """A features file of ``rows`` clips: the array, and the tokens and texts beside it (~1 kB a clip)."""
+    return rows * (spectrogram_bytes(config) + 2000) / MB
+
+
+def q3_rates(rates: Rates, decoder: str, n_frames: int) -> tuple[float, float]:
+    """(training, greedy decoding) samples/s of ``decoder`` at ``n_frames``."""
+    train = rate_at({f: r for (d, f), r in rates.q3_train_samples_per_s.items() if d == decoder}, n_frames)
+    decode = rate_at({f: r for (d, f), r in rates.q3_decode_samples_per_s.items() if d == decoder}, n_frames)
+    return train, decode
+
+
+def q3_train_seconds(config: dict, train_rate: float, decode_rate: float) -> float:
+    """Every epoch trains on the train split and greedy-decodes validation; the end decodes the test
+    split twice (the model and its audio-blind baseline)."""
+    rows = q3_split_rows(config)
+    per_epoch = rows["train"] / train_rate + rows["val"] / decode_rate
+    return config["q3"]["epochs"] * per_epoch + 2 * rows["test"] / decode_rate
+
+
 # ---- per job: {"mem_mb", "runtime", "disk_mb"} --------------------------------------------------
 
 
@@ -180,7 +216,7 @@ def octmnist_data(config: dict, rates: Rates, attempt: int = 1, **wildcards) -> 
     seconds = images / OCT_IMAGES_PER_S if source == "synthetic" else 0
     if source == "download":
         seconds += download_mb(config["data"]["octmnist"]["size"], octmnist.SIZE) / DOWNLOAD_MB_PER_S
-    data_mb = images * OCT_PIXELS / MB  # uint8
+    data_mb = oct_data_mb(config)
     return {
         # float64 drawing buffers: two of them per image at most
         "mem_mb": memory(TORCH_JOB_MB + 16 * data_mb, attempt),
@@ -204,7 +240,7 @@ def q2_train(config: dict, rates: Rates, attempt: int = 1, **wildcards) -> dict[
 def ljspeech_data(config: dict, rates: Rates, attempt: int = 1, **wildcards) -> dict[str, int]:
     lj = config["data"]["ljspeech"]
     rows = lj_rows(config)
-    wav_mb = rows * (clip_seconds(config) * LJ_SAMPLE_RATE * 2 + FILE_OVERHEAD_BYTES) / MB + 10  # + metadata
+    wav_mb = lj_audio_mb(config) + 10  # + metadata
     if lj["source"] == "synthetic":
         seconds, disk_mb = rows / SPEECH_CLIPS_PER_S, wav_mb
     elif lj["source"] == "download":
@@ -219,15 +255,13 @@ def ljspeech_data(config: dict, rates: Rates, attempt: int = 1, **wildcards) -> 
 def q3_features(config: dict, rates: Rates, attempt: int = 1, *, split: str, **wildcards) -> dict[str, int]:
     """Streamed 64 clips at a time: memory is flat in the split's size; time and disk are not."""
     feat = config["q3"]["features"]
-    bytes_per_value = 2 if feat["dtype"] == "float16" else 4
     rows = q3_split_rows(config)[split]
-    chunk_mb = 64 * MEL_BINS * feat["n_frames"] * bytes_per_value / MB
+    chunk_mb = 64 * spectrogram_bytes(config) / MB
     seconds = rows / rate_at(rates.q3_features_clips_per_s, feat["n_frames"])
     return {
         "mem_mb": memory(max(TORCH_JOB_MB + 2 * chunk_mb, rates.q3_features_peak_mb), attempt),
         "runtime": minutes(seconds, attempt),
-        # the array, and the tokens and texts beside it (~1 kB a clip)
-        "disk_mb": disk(rows * (MEL_BINS * feat["n_frames"] * bytes_per_value + 2000) / MB),
+        "disk_mb": disk(features_mb(config, rows)),
     }
 
 
@@ -248,14 +282,10 @@ def q3_train_peak_mb(rates: Rates, batch: int, n_frames: int, n_heads: int) -> f
 
 
 def q3_train(config: dict, rates: Rates, attempt: int = 1, *, decoder: str, **wildcards) -> dict[str, int]:
-    """Every epoch trains on the train split and greedy-decodes validation; the end decodes the
-    test split twice (the model and its audio-blind baseline). Config values override."""
+    """The time of :func:`q3_train_seconds` at the measured rates; config values override."""
     q3 = config["q3"]
     n_frames = q3["features"]["n_frames"]
-    rows = q3_split_rows(config)
-    train_rate = rate_at({f: r for (d, f), r in rates.q3_train_samples_per_s.items() if d == decoder}, n_frames)
-    decode_rate = rate_at({f: r for (d, f), r in rates.q3_decode_samples_per_s.items() if d == decoder}, n_frames)
-    seconds = q3["epochs"] * (rows["train"] / train_rate + rows["val"] / decode_rate) + 2 * rows["test"] / decode_rate
+    seconds = q3_train_seconds(config, *q3_rates(rates, decoder, n_frames))
     peak = q3_train_peak_mb(rates, q3["batch_size"], n_frames, q3["n_heads"])
     return {
         "mem_mb": q3["train_mem_mb"] * attempt if q3["train_mem_mb"] else memory(peak, attempt),

@@ -41,11 +41,12 @@ def code_of(script):
 # a host workflow's module config) is merged over it, after every file is read strictly, and checked
 # (schema, then keys that must agree) before any job: hw2repro.config_load, one line on a refusal.
 DEFAULT_CONFIG = workflow_file("config", "config.yaml")
+REFERENCES = workflow_file("config", "references.yaml")
 try:
     _resolved = config_load.resolve(
         config,
         [DEFAULT_CONFIG, *workflow.overwrite_configfiles],
-        workflow_file("config", "references.yaml"),
+        REFERENCES,
         schema=not workflow.modifier.skip_validation,
     )
 except config_load.ConfigRefused as exc:
@@ -56,7 +57,6 @@ config.update(_resolved)
 # The output root of this run (config key `results`): every output, log and benchmark is under it,
 # so runs of different configs (config/paper.yaml: results-paper) coexist and can be compared.
 RESULTS = targets.root(config)
-REFERENCES = workflow_file("config", "references.yaml")
 OCT, LJ = config["data"]["octmnist"], config["data"]["ljspeech"]
 Q1, Q2, Q3, Q3_FEAT = config["q1"], config["q2"], config["q3"], config["q3"]["features"]
 Q1_DIR, Q2_DIR, Q3_DIR, Q3_FIG = (f(config) for f in (targets.q1_dir, targets.q2_dir, targets.q3_dir, targets.q3_fig))
