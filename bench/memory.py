@@ -87,7 +87,8 @@ def _matching_descendants(pid: int, match: str) -> list[int]:
 
 
 def run_sampling_anon(cmd: list[str], cwd: Path, match: str, timeout: float) -> tuple[subprocess.CompletedProcess, int]:
-    """Run ``cmd``; meanwhile the peak RssAnon (kB) of any descendant whose command line has ``match``."""
+    """Run ``cmd`` (stderr into stdout); meanwhile the peak RssAnon (kB) of any descendant whose
+    command line has ``match`` ("" for every one)."""
     peak = [0]
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     done = threading.Event()

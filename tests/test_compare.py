@@ -7,6 +7,7 @@ with the same or a changed config. Then the real command line compares the two r
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,20 +29,36 @@ def work(tmp_path_factory):
     return copy_workflow(tmp_path_factory.mktemp("compare"))
 
 
-def second_run(tiny_run, work, name, delete, targets, **changes):
-    """Root ``name``: A's results copied, ``delete`` removed, ``targets`` rebuilt with the tiny
-    config plus ``changes`` ({"q2": {"threads": 2}}), written under their own root."""
+def b_root(tiny_run, work, name, delete, **changes):
+    """Root ``name``: A's results copied, ``delete`` removed, and ``{name}.yaml``: the tiny config
+    plus ``changes`` ({"q2": {"threads": 2}}) with ``name`` as its output root."""
     root = work / name
     shutil.copytree(tiny_run / "results", root, symlinks=True)
-    for rel in delete + ["config.yaml"]:
-        path = root / rel
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    remove(root, delete + ["config.yaml"])
     config = tiny_config()
     for section, values in changes.items():
         config[section].update(values)
     config["results"] = name
     write_config(work / f"{name}.yaml", config)
-    snakemake(work, *[f"{name}/{t}" for t in targets + ["config.yaml"]], "--cores", "2", "--configfile", f"{name}.yaml")
+    return root
+
+
+def remove(root, paths):
+    for rel in paths:
+        path = root / rel
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def make(work, name, targets, *extra, check=True):
+    """``targets`` (under root ``name``) built by real Snakemake jobs with ``{name}.yaml``."""
+    paths = [f"{name}/{t}" for t in targets]  # before --configfile, which takes every word after it
+    return snakemake(work, *paths, "--cores", "2", "--configfile", f"{name}.yaml", *extra, check=check)
+
+
+def second_run(tiny_run, work, name, delete, targets, **changes):
+    """``b_root``, then ``targets`` rebuilt."""
+    root = b_root(tiny_run, work, name, delete, **changes)
+    make(work, name, targets + ["config.yaml"])
     return root
 
 
@@ -64,24 +81,28 @@ def rows(table, kind, status=None):
 
 
 def test_same_config_rerun_is_identical(tiny_run, work, tmp_path):
-    """The determinism promise: B makes the OCT data, the speech corpus, the features, a Q2 and a Q3
-    training job again from scratch (the rest is A's, copied), and every byte is A's."""
+    """The determinism promise, and the fix that a damaged file's error names. B starts as A's results
+    with its training features cut in half: Q3 training stops with one line naming the file and the
+    fix. With that fix (--forcerun q3_features), B makes the OCT data, the speech corpus, the features,
+    a Q2 and a Q3 training job again from scratch (the rest is A's, copied), and every byte is A's."""
+    lstm = "q3/runs/lstm_seed42"
+    b = b_root(tiny_run, work, "same", [lstm])
+    features = b / "q3" / "features" / "train.pt"
+    features.write_bytes(features.read_bytes()[: features.stat().st_size // 2])
+    proc = make(work, "same", [f"{lstm}/test.json"], check=False)
+    assert proc.returncode != 0
+    log = (b / "logs" / "q3" / "train_lstm_seed42.log").read_text()
+    errors = [line for line in log.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "unexpected failure" not in log and "Traceback" not in log, log
+    assert "same/q3/features/train.pt: not a readable features file" in errors[0]
+    assert "delete it and rerun, or add --forcerun q3_features" in errors[0]
+    fix = ["--forcerun", "q3_features"]
+    planned = make(work, "same", [f"{lstm}/test.json"], "-n", *fix).stdout
+    assert sorted(re.findall(r"wildcards: split=(\w+)", planned)) == ["test", "train", "val"], planned
+    # the rest from scratch, with the fix
     corpus = "data/ljspeech_synthetic"
-    b = second_run(
-        tiny_run,
-        work,
-        "same",
-        [
-            "data/octmnist.npz",
-            "data/octmnist.json",
-            corpus,
-            "data/ljspeech.json",
-            "q3/features",
-            "q2/runs/max_lr0.1_seed42",
-            "q3/runs/lstm_seed42",
-        ],
-        ["q2/runs/max_lr0.1_seed42/model.pt", "q3/runs/lstm_seed42/test.json"],
-    )
+    remove(b, ["data/octmnist.npz", "data/octmnist.json", corpus, "data/ljspeech.json", "q2/runs/max_lr0.1_seed42"])
+    make(work, "same", ["q2/runs/max_lr0.1_seed42/model.pt", f"{lstm}/test.json", "config.yaml"], *fix)
     proc, table = compare(tiny_run / "results", b, tmp_path)
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.startswith("REPRODUCED")

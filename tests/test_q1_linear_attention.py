@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from hw2repro.q1 import attention as la
+from hw2repro.q1 import dims, verify
 from hw2repro.q1 import scaling as qb
-from hw2repro.q1 import verify
 
 torch.set_num_threads(1)
 F64 = torch.float64
@@ -24,7 +24,7 @@ def rand(*shape, seed=0, scale=1.0):
 
 
 # ----------------------------------------------------------------------------- kernel identity
-@pytest.mark.parametrize("construction", la.CONSTRUCTIONS)
+@pytest.mark.parametrize("construction", dims.CONSTRUCTIONS)
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
 @pytest.mark.parametrize("d", [1, 3, 7])
 def test_kernel_identity_is_exact(construction, k, d):
@@ -39,7 +39,7 @@ def test_kernel_identity_is_exact(construction, k, d):
 def test_homework_map_reproduces_one_plus_t_plus_half_t_squared():
     q, kk = rand(50, 5, seed=3), rand(50, 5, seed=4)
     t = (q * kk).sum(-1)
-    for c in la.CONSTRUCTIONS:
+    for c in dims.CONSTRUCTIONS:
         phi = la.feature_map(c, 3)
         assert torch.allclose((phi(q) * phi(kk)).sum(-1), 1 + t + t**2 / 2, rtol=1e-13, atol=1e-13)
 
@@ -54,28 +54,28 @@ def test_symmetric_map_by_hand_for_d2():
 
 def test_feature_maps_accept_batch_dimensions():
     x = rand(2, 3, 5, 4)
-    for c in la.CONSTRUCTIONS:
+    for c in dims.CONSTRUCTIONS:
         out = la.feature_map(c, 3)(x)
-        assert out.shape == (2, 3, 5, la.feature_dim(c, 4, 3))
+        assert out.shape == (2, 3, 5, dims.feature_dim(c, 4, 3))
         assert torch.allclose(out[1, 2], la.feature_map(c, 3)(x[1, 2]))
 
 
 # ----------------------------------------------------------------------------- M formulas
 def test_m_formulas_closed_forms():
     for d in range(1, 17):
-        assert la.m_full(d, 3) == 1 + d + d * d
-        assert la.m_symmetric(d, 3) == 1 + d + d * (d + 1) // 2
+        assert dims.m_full(d, 3) == 1 + d + d * d
+        assert dims.m_symmetric(d, 3) == 1 + d + d * (d + 1) // 2
         for k in range(1, 5):
-            assert la.m_symmetric(d, k) == la.m_symmetric_sum(d, k)
-    assert (la.m_full(2, 3), la.m_symmetric(2, 3), la.m_symmetric(3, 4)) == (7, 6, 20)
+            assert dims.m_symmetric(d, k) == dims.m_symmetric_sum(d, k)
+    assert (dims.m_full(2, 3), dims.m_symmetric(2, 3), dims.m_symmetric(3, 4)) == (7, 6, 20)
 
 
-@pytest.mark.parametrize("construction", la.CONSTRUCTIONS)
+@pytest.mark.parametrize("construction", dims.CONSTRUCTIONS)
 def test_constructed_dimension_equals_formula(construction):
     for d in range(1, 17):
         x = torch.zeros(1, d, dtype=F64)
         for k in range(1, 5):
-            assert la.feature_map(construction, k)(x).shape[-1] == la.feature_dim(construction, d, k)
+            assert la.feature_map(construction, k)(x).shape[-1] == dims.feature_dim(construction, d, k)
 
 
 def test_unknown_construction_is_rejected():
@@ -84,7 +84,7 @@ def test_unknown_construction_is_rejected():
 
 
 # ----------------------------------------------------------------------------- attention forms
-@pytest.mark.parametrize("construction", la.CONSTRUCTIONS)
+@pytest.mark.parametrize("construction", dims.CONSTRUCTIONS)
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
 def test_linear_equals_quadratic_form(construction, k):
     q, kk, v = la.scaled_inputs(64, 6, 1.0, gen(5))
@@ -153,7 +153,7 @@ def _linear(construction="symmetric", d=4):
     return lambda q, k, v: la.linear_attention(q, k, v, phi)
 
 
-@pytest.mark.parametrize("construction", la.CONSTRUCTIONS)
+@pytest.mark.parametrize("construction", dims.CONSTRUCTIONS)
 def test_linear_path_never_allocates_l_by_l(construction):
     length, d = 2048, 4
     q, k, v = (t.float() for t in la.scaled_inputs(length, d, 1.0, gen(12)))

@@ -21,33 +21,7 @@ from functools import cache
 
 import torch
 
-CONSTRUCTIONS = ("full", "symmetric")
-
-
-# ----------------------------------------------------------------------------- feature dims
-def m_full(d: int, k: int) -> int:
-    """M of the outer-product map: Σ_{n=0}^{K-1} Dⁿ (1 + D + D² for the homework's K = 3)."""
-    return sum(d**n for n in range(k))
-
-
-def m_symmetric(d: int, k: int) -> int:
-    """M of the monomial map: Σ_{n<K} C(n+D-1, n), which telescopes to C(D+K-1, K-1)."""
-    return math.comb(d + k - 1, k - 1)
-
-
-def m_symmetric_sum(d: int, k: int) -> int:
-    """The same count as a sum over degrees (kept separate so the two forms check each other)."""
-    return sum(math.comb(n + d - 1, n) for n in range(k))
-
-
-def feature_dim(construction: str, d: int, k: int) -> int:
-    return {"full": m_full, "symmetric": m_symmetric}[_check(construction)](d, k)
-
-
-def _check(construction: str) -> str:
-    if construction not in CONSTRUCTIONS:
-        raise ValueError(f"unknown construction {construction!r}; expected one of {CONSTRUCTIONS}")
-    return construction
+from .dims import check_construction
 
 
 # ----------------------------------------------------------------------------- feature maps
@@ -98,7 +72,7 @@ def phi_symmetric(x: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def feature_map(construction: str, k: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    fn = {"full": phi_full, "symmetric": phi_symmetric}[_check(construction)]
+    fn = {"full": phi_full, "symmetric": phi_symmetric}[check_construction(construction)]
     return lambda x: fn(x, k)
 
 

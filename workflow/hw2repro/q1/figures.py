@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .. import plotting
-from . import attention as la
+from .dims import CONSTRUCTIONS, feature_dim
 
 METHOD_STYLE = {"exact": "-", "linear_symmetric": "--", "linear_full": ":"}
 METHOD_MARKER = {"exact": "o", "linear_symmetric": "s", "linear_full": "^"}
@@ -166,10 +166,10 @@ def plot_feature_dims(ax, dims, ks) -> None:
     colors = _colors(ks)
     styles = {"full": "-", "symmetric": "--"}
     for k in ks:
-        for c in la.CONSTRUCTIONS:
+        for c in CONSTRUCTIONS:
             ax.plot(
                 dims,
-                [la.feature_dim(c, d, k) for d in dims],
+                [feature_dim(c, d, k) for d in dims],
                 styles[c],
                 marker=".",
                 color=colors[k],

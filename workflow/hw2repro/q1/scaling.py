@@ -30,6 +30,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from . import attention as la
+from .dims import CONSTRUCTIONS, feature_dim
 
 METHOD_EXACT = "exact"
 
@@ -155,7 +156,7 @@ def run_scaling(
     for d in dims:
         for method in methods:
             fn = _attention_fn(method, k_terms)
-            m = d if method == METHOD_EXACT else la.feature_dim(method.removeprefix("linear_"), d, k_terms)
+            m = d if method == METHOD_EXACT else feature_dim(method.removeprefix("linear_"), d, k_terms)
             gen = torch.Generator().manual_seed(seed)
             warm = [t.to(torch_dtype) for t in la.scaled_inputs(min(lengths), d, 1.0, gen)]
             with torch.inference_mode():
@@ -297,8 +298,8 @@ def complexity_table(slopes: pd.DataFrame, cross: pd.DataFrame, k_terms: int, di
                     "detail": f"log-log slope, L={s['fit_min_L']}..{s['fit_max_L']}",
                 }
             )
-    for c in la.CONSTRUCTIONS:
-        ms = [la.feature_dim(c, d, k_terms) for d in dims]
+    for c in CONSTRUCTIONS:
+        ms = [feature_dim(c, d, k_terms) for d in dims]
         rows.append(
             {
                 "claim": f"M = O(D^{k_terms - 1}) for K={k_terms}",

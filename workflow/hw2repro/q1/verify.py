@@ -13,16 +13,14 @@ import torch
 
 from ..errors import InputError
 from .attention import (
-    CONSTRUCTIONS,
     exact_attention,
-    feature_dim,
     feature_map,
     linear_attention,
-    m_symmetric_sum,
     quadratic_attention,
     scaled_inputs,
     taylor_kernel,
 )
+from .dims import CONSTRUCTIONS, feature_dim, m_symmetric_sum
 
 
 # Each check returns rows of one long table: kind "check" rows carry a pass/fail verdict,
