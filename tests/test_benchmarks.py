@@ -94,6 +94,25 @@ def test_summary_table_from_section_files(tmp_path):
     assert "1.00 → 2.00" in text
 
 
+def test_the_paper_cost_estimate_trains_at_the_full_size_pace_where_slower():
+    """The per-sample rates of the q3 section (batch 8) against a full-size record at the paper's batch."""
+    results = {
+        name: json.loads((common.REPO / "bench" / "results" / f"{name}.json").read_text()) for name in ("q2-loop", "q3")
+    }
+    base = summary.paper_cost_estimate(results)["cpu"]
+    jobs = [
+        {"rule": "q3_train", "wildcards": {"decoder": "lstm"}, "throughput": {"value": 0.01}},
+        {"rule": "q3_train", "wildcards": {"decoder": "transformer"}, "throughput": {"value": 1e9}},  # faster: ignored
+        {"rule": "q2_train", "wildcards": {}, "throughput": {"value": 1.0}},
+    ]
+    slow = summary.paper_cost_estimate({**results, "paper-scale": {"scale": 1.0, "jobs": jobs}})["cpu"]
+    assert slow["q3_lstm_train_h"] > 100 * base["q3_lstm_train_h"]
+    assert slow["q3_transformer_train_h"] == base["q3_transformer_train_h"]
+    assert slow["q2_per_job_h"] > base["q2_per_job_h"] and "full-size" in slow["basis"]
+    reduced = summary.paper_cost_estimate({**results, "paper-scale": {"scale": 0.02, "jobs": jobs}})["cpu"]
+    assert reduced == base
+
+
 def test_the_paper_run_page_table_is_generated_from_the_records():
     """docs/paper-run.md's per-job table is what bench.paper_table makes of bench/results now."""
     from bench import paper_table
