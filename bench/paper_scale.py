@@ -156,9 +156,12 @@ def run_job(work: Path, cfg_file: str, job: dict, timeout: float) -> dict:
     # a job maps too (q3_train reads its features memory-mapped: reclaimable page cache)
     proc, anon_kb = run_sampling_anon(cmd, work, "", timeout)
     call_s = time.perf_counter() - t0
-    lines = proc.stdout.strip().splitlines()
-    kernel = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {"rc": proc.returncode}
-    if proc.returncode != 0 or kernel.get("rc") != 0:
+    try:  # the wrapper's account, printed last
+        kernel = json.loads(proc.stdout.strip().splitlines()[-1])
+        ok = proc.returncode == 0 and kernel["rc"] == 0
+    except (IndexError, ValueError, KeyError, TypeError):
+        ok = False
+    if not ok:
         raise RuntimeError(f"paper-scale: {job['rule']} {job['wc']} failed:\n{proc.stdout[-3000:]}")
     bench = benchmark_row(results / "benchmarks" / f"{job['tsv']}.tsv")
     return {

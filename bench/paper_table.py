@@ -41,11 +41,8 @@ def full_size_jobs(bench: Path) -> dict[str, dict]:
     """Row name -> the job as the full-size paper-scale record measured it (none when absent): the
     features per split, training per decoder, one Q2 job for all."""
     path = bench / "paper-scale.json"
-    record = json.loads(path.read_text()) if path.is_file() else {}
-    if record.get("scale") != 1.0:
-        return {}
     out = {}
-    for job in record["jobs"]:
+    for job in R.full_size_jobs(json.loads(path.read_text()) if path.is_file() else None):
         detail = {"q3_features": "split", "q3_train": "decoder"}.get(job["rule"])
         out[f"{job['rule']}({job['wildcards'][detail]})" if detail else job["rule"]] = job
     return out
@@ -73,7 +70,7 @@ def rows(bench: Path = BENCH) -> list[list[str]]:
             time = f"{_h(seconds)} (from the full-size measurement)"
             memory = f"{R.held_mb(m):,.0f} MB (measured at full size)"
             if R.held_mb(m) < m["peak_rss_mb"]:  # the rest is the page cache of mapped data files
-                memory += f"; {m['peak_rss_mb']:,.0f} MB with the memory-mapped features' page cache"
+                memory += f"; {m['peak_rss_mb']:,.0f} MB with the page cache of the data files it maps"
             disk = f"{_gb(m['disk_written_mb'])} (measured at full size)"
         dec = f"{declared['runtime']:,} min, {declared['mem_mb']:,} MB, {_gb(declared['disk_mb'])}"
         out.append([f"`{job}`", str(count), time, memory, disk, dec])

@@ -129,10 +129,17 @@ def test_a_full_size_record_turns_extrapolated_cells_into_measured_ones(tmp_path
     shutil.copytree(paper_table.BENCH, tmp_path / "r")
     job = {"rule": "q3_features", "wildcards": {"split": "test"}, "wall_s": 99.0, "peak_rss_mb": 321.0}
     job |= {"disk_written_mb": 2400.0, "throughput": {"value": 26.5, "unit": "clips/s"}}
+    data = {"rule": "octmnist_data", "wildcards": {}, "wall_s": 50.0, "peak_rss_mb": 4706.0, "peak_rss_anon_mb": 4677.0}
+    data |= {"disk_written_mb": 75.0, "throughput": {"value": 2200.0, "unit": "images/s"}}
+    sizes = {"n_frames": 2754, "q3_batch": 64, "octmnist": [97477, 10832, 1000]}
     for scale, said in ((0.02, False), (1.0, True)):
-        record = {"scale": scale, "sizes": {"n_frames": 2754, "q3_batch": 64}, "jobs": [job]}
+        record = {"scale": scale, "sizes": sizes, "jobs": [job, data]}
         (tmp_path / "r" / "paper-scale.json").write_text(json.dumps(record))
         rows = {r[0]: r for r in paper_table.rows(tmp_path / "r")}
         test, train = rows["`q3_features(test)`"], rows["`q3_features(train)`"]
         assert ("1.6 min (from the full-size measurement)" in test[2]) is said, test
         assert ("321 MB (measured at full size)" == test[3]) is said and "extrapolated" in train[2], (test, train)
+        # the data jobs ran on synthetic data: their measurement is named as the stand-in's
+        oct_row = rows["`octmnist_data`"]
+        assert ("drawing the synthetic stand-in at full size: 50 s (measured)" in oct_row[2]) is said, oct_row
+        assert oct_row[3].startswith("4,706 MB drawing the synthetic stand-in" if said else "not measured"), oct_row

@@ -17,9 +17,9 @@ Pure functions of plain dicts; ``load_rates`` is the only one that reads files.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 from .q2 import octmnist
@@ -32,14 +32,17 @@ MIN_RUNTIME = 10  # minutes: scheduling, Python and torch start-up
 MIN_MEM_MB = 1000
 MIN_DISK_MB = 100
 
-# Stated, not measured here (no record holds them yet; the paper-scale bench section will):
+# Stated, not measured here:
 TORCH_JOB_MB = 400  # a Python + torch job's own RSS (360-390 MB max_rss in the tiny run's jobs)
-# torch's shared libraries and the job's mapped files: resident, but not in RssAnon (the kernel's
-# peak of q3_train at batch 64 was 6,339 MB where its RssAnon is ~5,940 MB: paper-scale at 2 %)
+# torch's shared libraries: resident, but not in RssAnon (the kernel's peak of q3_train at batch 64
+# was 6,339 MB where its RssAnon is ~5,940 MB: paper-scale at 2 %). Data files a job maps (q3_train's
+# features) are page cache on top, which the kernel reclaims: not counted (held_mb)
 FILE_PAGES_MB = 500
 # The synthetic data jobs, until a full-size paper-scale record replaces them (with_paper_scale):
 OCT_IMAGES_PER_S = 200  # synthetic OCT generation (floor of what the tiny runs show)
-OCT_DRAW_BYTES_PER_PIXEL = 16  # its float64 drawing buffers, per pixel of all splits
+# the OCT job's peak per pixel of all splits (its float64 drawing buffers; a measured value includes
+# the interpreter, counted again in TORCH_JOB_MB: on the safe side)
+OCT_DRAW_BYTES_PER_PIXEL = 16
 SPEECH_CLIPS_PER_S = 2  # eSpeak synthesis plus WAV writing, per clip of up to ~10 s
 OCT_READ_BYTES_PER_PIXEL = 16  # a real octmnist.npz read and checked (stated: no record measures it)
 DOWNLOAD_MB_PER_S = 0.5  # the slowest link the download estimate allows for
@@ -54,7 +57,7 @@ MB = 1e6  # Snakemake's mem_mb and disk_mb are megabytes
 MIB = 2**20 / MB  # the records' peaks are MiB (max_rss, RssAnon): x 1.048576 in MB
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Rates:
     """Throughputs and peaks of ``make bench`` (bench/results), one core, one torch thread."""
 
@@ -63,7 +66,7 @@ class Rates:
     q3_train_samples_per_s: dict[tuple[str, int], float]  # (decoder, n_frames) -> samples/s (q3)
     q3_decode_samples_per_s: dict[tuple[str, int], float]  # greedy decode with the KV cache (q3)
     q3_train_peaks_mb: list[tuple[int, int, float]]  # (batch, n_frames, peak RssAnon in MB) (memory)
-    q3_features_peak_mb: float  # largest q3_features max_rss in MB (memory)
+    q3_features_peak_mb: float  # largest q3_features peak RSS in MB (memory; held_mb of a full-size record)
     # the synthetic data jobs: stated until the full-size paper-scale record measures them
     oct_images_per_s: float = OCT_IMAGES_PER_S
     oct_draw_bytes_per_pixel: float = OCT_DRAW_BYTES_PER_PIXEL
@@ -94,22 +97,30 @@ def load_rates(bench_results: Path) -> Rates:
     return with_paper_scale(rates, json.loads(paper_scale.read_text())) if paper_scale.is_file() else rates
 
 
+def full_size_jobs(record: dict | None) -> list[dict]:
+    """The jobs of a paper-scale record measured at full size (``scale`` 1); none for a reduced-scale
+    check run or no record."""
+    return list(record["jobs"]) if record and record.get("scale") == 1.0 else []
+
+
 def with_paper_scale(rates: Rates, record: dict) -> Rates:
-    """The rates, each lowered (peaks raised) to what the full-size paper-scale record measured: its
-    jobs ran at the paper's batch and sizes, where per-sample rates may differ from the small
-    benchmarks'. A reduced-scale check run (scale < 1) changes nothing."""
-    if record.get("scale") != 1.0:
+    """The rates with what the full-size paper-scale record measured: its jobs ran at the paper's batch
+    and sizes, where per-sample rates may differ from the small benchmarks', so each training and
+    features rate is lowered (each peak raised) to the measurement; the synthetic data jobs' stated
+    pace and memory are replaced by theirs. A reduced-scale check run changes nothing."""
+    jobs = full_size_jobs(record)
+    if not jobs:
         return rates
     n_frames, batch = record["sizes"]["n_frames"], record["sizes"]["q3_batch"]
     train, feats = dict(rates.q3_train_samples_per_s), dict(rates.q3_features_clips_per_s)
     q2, peaks, feature_peak = rates.q2_train_samples_per_s, list(rates.q3_train_peaks_mb), rates.q3_features_peak_mb
-    synthetic = {}  # stated values, replaced by what the full-size synthetic data jobs measured
-    for job in record["jobs"]:
+    synthetic = {}
+    for job in jobs:
         rate = job["throughput"]["value"]
         if job["rule"] == "q3_train":
             key = (job["wildcards"]["decoder"], n_frames)
             train[key] = min(train.get(key, rate), rate)
-            peaks.append((batch, n_frames, held_mb(job) - FILE_PAGES_MB))  # the fit's peaks are anonymous
+            peaks.append((batch, n_frames, max(0.0, held_mb(job) - FILE_PAGES_MB)))  # the fit's peaks: anonymous
         elif job["rule"] == "q3_features":
             feats[n_frames] = min(feats.get(n_frames, rate), rate)
             feature_peak = max(feature_peak, held_mb(job))
@@ -121,7 +132,15 @@ def with_paper_scale(rates: Rates, record: dict) -> Rates:
             synthetic["oct_draw_bytes_per_pixel"] = held_mb(job) * MB / pixels
         elif job["rule"] == "ljspeech_data":
             synthetic["speech_clips_per_s"] = rate
-    return Rates(q2, feats, train, rates.q3_decode_samples_per_s, peaks, feature_peak, **synthetic)
+    return dataclasses.replace(
+        rates,
+        q2_train_samples_per_s=q2,
+        q3_features_clips_per_s=feats,
+        q3_train_samples_per_s=train,
+        q3_train_peaks_mb=peaks,
+        q3_features_peak_mb=feature_peak,
+        **synthetic,
+    )
 
 
 def held_mb(job: dict) -> float:
