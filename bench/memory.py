@@ -122,9 +122,9 @@ def _benchmark_max_rss(tsv: Path) -> Optional[float]:
 
 
 FEATURES_CHILD = """
-import json, sys
-from hw2repro.q3 import features
-manifest = json.load(open(sys.argv[1]))
+import sys
+from hw2repro.q3 import features, ljspeech
+manifest = ljspeech.read_manifest(sys.argv[1])  # the corpus folder is recorded relative to it
 features.build_split(manifest, "train", int(sys.argv[2]), sys.argv[3], log=lambda m: None)
 """
 
