@@ -204,7 +204,8 @@ def bench_q3(quick: bool = False, log=print) -> dict:
     feats = bench_q3_features(quick, log)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     # (name, frames, training batch, decoding batch): the default config's batches; the paper's 64 is
-    # too slow to time on CPU (per-sample rates barely depend on the batch there)
+    # too slow to time here (the paper-scale section measures it at full size: about half the
+    # per-sample training rate of batch 8 on the 2-core machine)
     shapes = [("default", 400, 8, 16), ("paper", P["q3_n_frames"], 4 if quick else 8, 16)]
     models = []
     for device in devices:

@@ -9,6 +9,7 @@ target. No pipeline runs: dry runs that stop at the DAG or at config validation.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from conftest import REPO, SNAKEMAKE, copy_workflow, load_default_config
-from hw2repro import config_checks, config_files, config_load
+from hw2repro import config_checks, config_files, config_load, resources
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
 from hw2repro.q3 import features, ljspeech, split
@@ -218,6 +219,10 @@ def figure(section: str, name: str) -> float:
     return next(f["value"] for f in figures if f["figure"] == name)
 
 
+def record(section: str) -> dict:
+    return json.loads((BENCH / f"{section}.json").read_text())
+
+
 def minutes(seconds: float) -> str:
     seconds = round(seconds)
     return f"{seconds // 60} min {seconds % 60} s"
@@ -241,8 +246,16 @@ def test_paper_run_page_is_the_benchmarks():
     assert int(q2_jobs) == len(paper["lrs"]) * len(paper["poolings"]) * len(paper["seeds"])
     states(page, f"Q2 {q2_h} h per training job, {q2_all} core-hours for its {q2_jobs} jobs")
     states(page, f"Q3 {lstm_h} h (LSTM) and {tr_h} h (Transformer) of training per decoder")
-    assert lstm_eval == tr_eval
-    states(page, f"{lstm_eval} h of evaluation each")
+    states(page, f"{lstm_eval} h (LSTM) and {tr_eval} h (Transformer) of evaluation")
+    full = {j["wildcards"]["decoder"]: j for j in record("paper-scale")["jobs"] if j["rule"] == "q3_train"}
+    small = {m["decoder"]: m for m in record("q3")["models"] if m["shape"] == "paper" and m["device"].startswith("cpu")}
+    states(
+        page,
+        f"{full['lstm']['throughput']['value']:.2f} and {full['transformer']['throughput']['value']:.2f} training "
+        f"samples/s at the paper's batch {record('paper-scale')['sizes']['q3_batch']} against "
+        f"{small['lstm']['train_samples_per_s']:.1f} and {small['transformer']['train_samples_per_s']:.1f} in the q3 "
+        "section's smaller batches",
+    )
     states(page, f"In all {total} core-hours, about {wall} h of wall time")
     gpu = re.search(r"q3_flops_total (\S+), q3_h_at_40pct_fp32_peak (\S+), q3_h_at_10pct_fp32_peak (\S+)\.", summary)
     flops, fast, slow = gpu.groups()
@@ -256,6 +269,9 @@ def test_paper_run_page_is_the_benchmarks():
     batch64 = figure("memory", "q3_train peak RssAnon at the paper's batch 64, 96 clips")
     states(page, f"{batch64:,} MB at the paper's batch 64")
 
+    q3_full = [j for j in record("paper-scale")["jobs"] if j["rule"] == "q3_train"]
+    states(page, f"held {max(resources.held_mb(j) for j in q3_full) / 1000:.1f} GB when the `paper-scale` section")
+    states(page, f"{max(j['peak_rss_mb'] for j in q3_full) / 1000:.1f} GB of RSS with it")
     states(page, f"`downloads/octmnist.npz` ({octmnist.SIZE / 1e6:.0f} MB, kept)")
     states(page, f"the {ljspeech.SIZE / 1e9:.2f} GB archive while extracting")
     states(page, f"with `--cores {cfg_threads()}` (the paper config's {cfg_threads()} threads per training job)")

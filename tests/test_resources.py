@@ -98,8 +98,10 @@ def fake_paper_scale(tmp_path, scale: float, q3_rate: float, peak_mb: float):
     return R.load_rates(tmp_path / "results")
 
 
-def test_a_full_size_record_lowers_the_rates_and_a_reduced_one_does_not(rates, tmp_path):
+def test_a_full_size_record_lowers_the_rates_and_a_reduced_one_does_not(tmp_path):
     cfg = merged("paper.yaml")
+    shutil.copytree(BENCH, tmp_path / "none", ignore=shutil.ignore_patterns("paper-scale.json"))
+    rates = R.load_rates(tmp_path / "none")  # the small benchmarks' rates alone
     before = R.q3_train(cfg, rates, decoder="lstm")
     slower = R.q3_train(cfg, fake_paper_scale(tmp_path / "a", 1.0, 0.5, 20_000), decoder="lstm")
     assert slower["runtime"] > 3 * before["runtime"] and slower["mem_mb"] >= R.MEM_MARGIN * 20_000
