@@ -219,6 +219,17 @@ def figure(section: str, name: str) -> float:
     return next(f["value"] for f in figures if f["figure"] == name)
 
 
+def figure_matching(section: str, pattern: str) -> tuple[float, tuple[str, ...]]:
+    """The one figure of ``section`` whose name matches ``pattern`` (whole), with the groups."""
+    found = [
+        (f["value"], m.groups())
+        for f in yaml.safe_load((BENCH / f"{section}.json").read_text())["figures"]
+        if (m := re.fullmatch(pattern, f["figure"]))
+    ]
+    assert len(found) == 1, (section, pattern, found)
+    return found[0]
+
+
 def record(section: str) -> dict:
     return json.loads((BENCH / f"{section}.json").read_text())
 
@@ -262,11 +273,13 @@ def test_paper_run_page_is_the_benchmarks():
     states(page, f"about {flops} FLOPs")
     states(page, f"{fast}–{slow} h on an H100 at 40–10% of its FP32 peak")
 
-    rss = figure("memory", "q3_features peak RSS at 256 clips (Snakemake benchmark max_rss)")
-    ratio = figure("memory", "q3_features peak RSS ratio 256 / 64 clips")
-    states(page, f"{rss:,} MB RSS at 256 clips, {ratio:.2f}× the RSS at 64 clips")
-    states(page, f"{figure('memory', 'q3_train peak RssAnon at 256 clips'):,} MB of anonymous memory at batch 8")
-    batch64 = figure("memory", "q3_train peak RssAnon at the paper's batch 64, 96 clips")
+    # the memory section's figures, named by the corpus sizes it ran
+    rss, (large,) = figure_matching("memory", r"q3_features peak RSS at (\d+) clips \(Snakemake benchmark max_rss\)")
+    ratio, (_, small) = figure_matching("memory", r"q3_features peak RSS ratio (\d+) / (\d+) clips")
+    states(page, f"{rss:,} MB RSS at {int(large):,} clips, {ratio:.2f}× the RSS at {int(small):,} clips")
+    anon, _ = figure_matching("memory", rf"q3_train peak RssAnon at ({large}) clips")
+    states(page, f"{anon:,} MB of anonymous memory at batch 8")
+    batch64, _ = figure_matching("memory", r"q3_train peak RssAnon at the paper's batch 64, (\d+) clips")
     states(page, f"{batch64:,} MB at the paper's batch 64")
 
     q3_full = [j for j in record("paper-scale")["jobs"] if j["rule"] == "q3_train"]
