@@ -324,6 +324,9 @@ def test_benchmarks_page_targets_are_the_benchmarks():
         f"{noop[0]:.1f}–{noop[1]:.1f} s on finished default runs "
         f"(DAG of the paper grid, {paper_jobs} jobs: {dag['value']:.1f} s)",
     )
+    q3_models = record("q3")["models"]
+    default_train = [m["train_samples_per_s"] for m in q3_models if m["shape"] == "default" and "cpu" in m["device"]]
+    states(page, f"{min(default_train):.0f}–{max(default_train):.0f} in the records now")
     loop = figure("q2-loop", "Q2 loop speed-up over homework-style")
     states(
         page,
