@@ -68,42 +68,39 @@ def rows(bench: Path = BENCH) -> list[list[str]]:
             else:  # each features split in full; one Q2 epoch
                 seconds = m["wall_s"] * (q2["epochs"] if m["rule"] == "q2_train" else 1)
             time = f"{_h(seconds)} (from the full-size measurement)"
-            memory = f"{R.held_mb(m):,.0f} MB (measured at full size)"
-            if R.held_mb(m) < m["peak_rss_mb"]:  # the rest is the page cache of mapped data files
+            held = R.held_mb(m)
+            memory = f"{held:,.0f} MB (measured at full size)"
+            if held < m["peak_rss_mb"]:  # the rest is the page cache of mapped data files
                 memory += f"; {m['peak_rss_mb']:,.0f} MB with the page cache of the data files it maps"
             disk = f"{_gb(m['disk_written_mb'])} (measured at full size)"
         dec = f"{declared['runtime']:,} min, {declared['mem_mb']:,} MB, {_gb(declared['disk_mb'])}"
         out.append([f"`{job}`", str(count), time, memory, disk, dec])
 
-    def stand_in(rule: str, what: str) -> tuple[str, str]:
-        """The data jobs' cells from the full-size record, where it ran them on synthetic data."""
+    def data_row(rule: str, download_mb: float, stand_in: str, reads: str, disk: str, declared: dict) -> None:
+        """A data job: download-bound in the paper run; the full-size record ran it on synthetic data."""
+        time = f"download-bound: {_gb(download_mb)} at {R.DOWNLOAD_MB_PER_S} MB/s is "
+        time += f"{_h(download_mb / R.DOWNLOAD_MB_PER_S)} (stated)"
+        memory = "not measured"
         m = measured.get(rule)
-        if not m:
-            return "", "not measured"
-        return (
-            f"; {what} at full size: {_h(m['wall_s'])} (measured)",
-            f"{R.held_mb(m):,.0f} MB {what} at full size (measured)",
-        )
+        if m:
+            time += f"; {stand_in} at full size: {_h(m['wall_s'])} (measured)"
+            memory = f"{R.held_mb(m):,.0f} MB {stand_in} at full size (measured)"
+        row(rule, 1, time, f"{memory}; {reads}", disk, declared)
 
-    size = cfg["data"]["octmnist"]["size"] / R.MB
-    oct_time, oct_memory = stand_in("octmnist_data", "drawing the synthetic stand-in")
-    row(
+    data_row(
         "octmnist_data",
-        1,
-        f"download-bound: {size:.0f} MB at {R.DOWNLOAD_MB_PER_S} MB/s is {_h(size / R.DOWNLOAD_MB_PER_S)} "
-        f"(stated){oct_time}",
-        f"{oct_memory}; the downloaded file is read, not drawn",
+        cfg["data"]["octmnist"]["size"] / R.MB,
+        "drawing the synthetic stand-in",
+        "the downloaded file is read, not drawn",
         f"{_gb(2 * oct_mb)} (computed: the download and the npz)",
         R.octmnist_data(cfg, rates),
     )
     archive = cfg["data"]["ljspeech"]["size"] / R.MB
-    lj_time, lj_memory = stand_in("ljspeech_data", "speaking the synthetic stand-in")
-    row(
+    data_row(
         "ljspeech_data",
-        1,
-        f"download-bound: {_gb(archive)} at {R.DOWNLOAD_MB_PER_S} MB/s is {_h(archive / R.DOWNLOAD_MB_PER_S)} "
-        f"(stated){lj_time}",
-        f"{lj_memory}; the downloaded folder's metadata and wav headers are read",
+        archive,
+        "speaking the synthetic stand-in",
+        "the downloaded folder's metadata and wav headers are read",
         f"{_gb(archive + lj_mb)} while extracting, then {_gb(lj_mb)} (computed from LJ Speech's 24 h of audio)",
         R.ljspeech_data(cfg, rates),
     )
