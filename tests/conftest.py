@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 from filelock import FileLock, Timeout
+from forked_snakemake import run as run_snakemake  # Snakemake's command line, without its 1.3 s start
 
 # one definition each, shared with the benchmark suite: what a run needs, how Snakemake is called,
 # and the tiny config (config/tiny.yaml)
 from harness import REPO, copy_workflow, snakemake_cmd, tiny_config
 
-SNAKEMAKE = snakemake_cmd()
+SNAKEMAKE = snakemake_cmd()  # for a test that must hold the process itself (the kill test)
 
 
 def make_octmnist_arrays(n_train=64, n_val=32, test_counts=(200, 60, 50, 250), seed=0) -> dict:
@@ -73,10 +75,20 @@ def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900)
     item = _CURRENT.get("item")
     if item is not None and item.get_closest_marker("slow") is None:
         raise AssertionError(f"{item.nodeid} runs Snakemake: mark it @pytest.mark.slow (make test-fast skips those)")
-    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    proc = run_snakemake(args, workdir, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def snakemake_side_by_side(workdir: Path, calls: dict, timeout: int = 300, merge_stderr: bool = False) -> dict:
+    """name -> the finished process of ``calls[name]`` (Snakemake's arguments), all run at once."""
+    with ThreadPoolExecutor(len(calls)) as pool:
+        futures = {
+            name: pool.submit(run_snakemake, args, workdir, timeout=timeout, merge_stderr=merge_stderr)
+            for name, args in calls.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
 
 
 def load_default_config() -> dict:
@@ -143,15 +155,11 @@ def start_once_in_background(tmp_path_factory, name: str, make) -> threading.Thr
 def _make_tiny_run(work: Path) -> None:
     copy_workflow(work)
     write_config(work / "tiny.yaml", tiny_config())
-    proc = subprocess.run(
-        [*SNAKEMAKE, "--cores", "2", "--configfile", "tiny.yaml"], cwd=work, capture_output=True, text=True, timeout=900
-    )
+    proc = run_snakemake(["--cores", "2", "--configfile", "tiny.yaml"], work, timeout=900)
     if proc.returncode != 0:
         raise AssertionError(f"the tiny run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     # nothing left to do after a full run (asked here, once: the tests only read the run)
-    again = subprocess.run(
-        [*SNAKEMAKE, "-n", "--configfile", "tiny.yaml"], cwd=work, capture_output=True, text=True, timeout=300
-    )
+    again = run_snakemake(["-n", "--configfile", "tiny.yaml"], work, timeout=300)
     if again.returncode != 0 or "Nothing to be done" not in again.stdout + again.stderr:
         raise AssertionError(f"after the tiny run, a dry run still plans jobs:\n{again.stdout}\n{again.stderr}")
 

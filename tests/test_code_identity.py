@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SNAKEMAKE, snakemake, tiny_config, write_config
+from conftest import REPO, run_snakemake, snakemake, tiny_config, write_config
 from hw2repro import code_identity, defaults
 
 SCRIPTS = sorted((REPO / "workflow" / "scripts").glob("*.py"))
@@ -105,7 +105,7 @@ def test_fingerprint_covers_the_closure_and_ignores_the_location(tmp_path):
 
 
 CHECKPOINT_PROBE = """
-import json, sys, torch
+import json, os, sys, torch
 from dataclasses import replace
 from hw2repro import runtime
 from hw2repro.checkpoint import EpochCheckpoint
@@ -113,38 +113,43 @@ from hw2repro.q2 import train
 g = torch.Generator().manual_seed(0)
 data = {s: (torch.rand(n, 784, generator=g), torch.randint(0, 4, (n,), generator=g))
         for s, n in (("train", 32), ("dev", 16), ("test", 16))}
-epochs = int(sys.argv[1])
-ckpt = EpochCheckpoint(sys.argv[2], {"lr": 0.05}, code=train.__name__)
-runtime.seed_everything(1)
+resume, model_file = sys.argv[1], sys.argv[2]
 q2 = json.loads(sys.argv[3])  # config/config.yaml's q2 (the copied package has no config folder)
-settings = replace(train.Q2Settings.from_config(q2, "max", 0.05, 1), epochs=epochs)
-out = train.train(settings, data, checkpoint=ckpt, log=print)
+
+def job(epochs):  # what a q2 job does: its checkpoint's identity is read from the files at its start
+    ckpt = EpochCheckpoint(resume, {"lr": 0.05}, code=train.__name__)
+    runtime.seed_everything(1)
+    settings = replace(train.Q2Settings.from_config(q2, "max", 0.05, 1), epochs=epochs)
+    train.train(settings, data, checkpoint=ckpt, log=print)
+
+job(1)  # a job that stopped after epoch 1 leaves its checkpoint
+print("checkpoint left" if os.path.exists(resume) else "no checkpoint")
+print("---", flush=True)
+with open(model_file, "a") as fh:
+    fh.write("\\n# the model code changed while the job was down\\n")
+job(2)  # the job again, with other model code
 """
 
 
 def test_a_q2_checkpoint_written_by_other_code_is_not_resumed(tmp_path):
+    """Both jobs in one interpreter (one torch import): the fingerprint is read from the package's
+    files when a job starts, not from the modules it has loaded."""
     root = tmp_path / "pkg"
     shutil.copytree(PACKAGE, root / "hw2repro", ignore=shutil.ignore_patterns("__pycache__"))
     env = {"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}
-    resume = tmp_path / "resume.pt"
-
-    def train(epochs: int) -> str:
-        proc = subprocess.run(
-            [sys.executable, "-c", CHECKPOINT_PROBE, str(epochs), str(resume), json.dumps(defaults.load()["q2"])],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
-
-    train(1)  # a job that stopped after epoch 1 leaves its checkpoint
-    assert resume.exists()
-    with open(root / "hw2repro" / "q2" / "model.py", "a") as fh:
-        fh.write("\n# the model code changed while the job was down\n")
-    log = train(2)
-    assert "written with other code" in log and "resuming" not in log
+    resume, model = tmp_path / "resume.pt", root / "hw2repro" / "q2" / "model.py"
+    proc = subprocess.run(
+        [sys.executable, "-c", CHECKPOINT_PROBE, str(resume), str(model), json.dumps(defaults.load()["q2"])],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, second = proc.stdout.split("---\n")
+    assert "epoch 1/1" in first and "checkpoint left" in first
+    assert model.read_text().endswith("# the model code changed while the job was down\n")
+    assert "written with other code" in second and "resuming" not in second
 
 
 # ---------------------------------------------------------------------------- through Snakemake
@@ -278,9 +283,7 @@ def test_the_workflow_runs_as_a_snakemake_module(tmp_path):
     )
 
     def host_snakemake(*args: str) -> str:
-        proc = subprocess.run(
-            [*SNAKEMAKE, "--cores", "1", *args], cwd=host, capture_output=True, text=True, timeout=600
-        )
+        proc = run_snakemake(["--cores", "1", *args], host, timeout=600)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
         return proc.stdout + proc.stderr
 
@@ -304,9 +307,6 @@ def test_directory_runs_the_workflow_in_another_folder(tmp_path):
     work.mkdir()
     write_config(work / "tiny.yaml", tiny_config())
     base = [
-        sys.executable,
-        "-m",
-        "snakemake",
         "--snakefile",
         str(REPO / "Snakefile"),
         "--directory",
@@ -316,10 +316,10 @@ def test_directory_runs_the_workflow_in_another_folder(tmp_path):
         "--cores",
         "1",
     ]
-    dry = subprocess.run([*base, "-n"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    dry = run_snakemake([*base, "-n"], tmp_path, timeout=300)
     assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-3000:]
     target = "results/config.yaml"  # a cheap job whose script resolves from the workflow's folder
-    proc = subprocess.run([*base, target], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = run_snakemake([*base, target], tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert yaml.safe_load((work / target).read_text())["q2"]["lrs"] == tiny_config()["q2"]["lrs"]
     assert not (tmp_path / "results").exists()  # everything went to --directory, nothing to where it was called

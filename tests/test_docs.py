@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SNAKEMAKE, copy_workflow, load_default_config
+from conftest import REPO, copy_workflow, load_default_config, snakemake_side_by_side
 from hw2repro import config_checks, config_files, config_load, resources
 from hw2repro.q2 import model as cnn
 from hw2repro.q2 import octmnist
@@ -110,13 +110,7 @@ def dry_runs(tmp_path_factory):
         "target_after": ["-n", "--configfile", "config/tiny.yaml", "results/q1/verification.csv"],
         "target_first": ["-n", "results/q1/verification.csv", "--configfile", "config/tiny.yaml"],
     }
-    procs = {
-        name: subprocess.Popen(
-            [*SNAKEMAKE, *args], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        for name, args in calls.items()
-    }
-    return {name: proc.communicate(timeout=300)[0] for name, proc in procs.items()}
+    return {name: proc.stdout for name, proc in snakemake_side_by_side(work, calls, merge_stderr=True).items()}
 
 
 def test_job_counts_are_the_dags(dry_runs):

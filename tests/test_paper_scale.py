@@ -3,12 +3,10 @@ exact full sizes, the jobs the issue lists, and a config the workflow accepts an
 
 from __future__ import annotations
 
-import subprocess
-
 import yaml
 
 from bench import paper_scale as P
-from conftest import SNAKEMAKE, copy_workflow
+from conftest import copy_workflow, run_snakemake
 
 
 def test_full_scale_is_octmnist_and_lj_speech_at_their_sizes_and_the_paper_batch():
@@ -38,9 +36,7 @@ def test_the_jobs_are_the_issues_and_the_workflow_plans_each_alone(tmp_path):
     work = copy_workflow(tmp_path / "wf")
     (work / "ps.yaml").write_text(yaml.safe_dump(cfg))
     targets = [j["target"] for j in jobs]
-    proc = subprocess.run(
-        [*SNAKEMAKE, "-n", *targets, "--configfile", "ps.yaml"], cwd=work, capture_output=True, text=True, timeout=300
-    )
+    proc = run_snakemake(["-n", *targets, "--configfile", "ps.yaml"], work, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     # exactly these jobs, nothing else of the paper grid (figures, report, other runs)
     counts = {j["rule"]: sum(x["rule"] == j["rule"] for x in jobs) for j in jobs}

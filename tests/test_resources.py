@@ -8,14 +8,13 @@ import dataclasses
 import json
 import re
 import shutil
-import subprocess
 
 import pytest
 import yaml
 from snakemake.utils import update_config
 
 from bench import paper_scale as P
-from conftest import REPO, SNAKEMAKE, copy_workflow
+from conftest import REPO, copy_workflow, snakemake_side_by_side
 from hw2repro import config_load
 from hw2repro import resources as R
 
@@ -234,29 +233,16 @@ def jobs_of(output: str) -> dict[str, list[dict[str, str]]]:
 def plans(tmp_path_factory) -> dict[tuple[str, int], dict[str, list[dict[str, str]]]]:
     """(profile, attempt) -> the planned jobs' resources: four dry runs in one copy, side by side."""
     work = copy_workflow(tmp_path_factory.mktemp("profiles"))
-    shutil.copytree(REPO / "profiles", work / "profiles")
-    procs = {
-        (profile, attempt): subprocess.Popen(
-            [*SNAKEMAKE, "-n", "--profile", profile, "--configfile", "config/paper.yaml", "--attempt", str(attempt)],
-            cwd=work,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    shutil.copytree(REPO / "profiles", work / "profiles", dirs_exist_ok=True)
+    calls = {
+        (profile, attempt): ["-n", "--profile", profile, "--configfile", "config/paper.yaml", "--attempt", str(attempt)]
         for profile in PROFILES
         for attempt in (1, 2)
     }
     out = {}
-    try:
-        for key, proc in procs.items():
-            stdout, stderr = proc.communicate(timeout=300)
-            assert proc.returncode == 0, (key, stdout + stderr)
-            out[key] = jobs_of(stdout)
-    finally:  # one failed or hung: the others are not left running
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    for key, proc in snakemake_side_by_side(work, calls).items():
+        assert proc.returncode == 0, (key, proc.stdout + proc.stderr)
+        out[key] = jobs_of(proc.stdout)
     return out
 
 
