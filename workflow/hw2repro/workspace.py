@@ -12,7 +12,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 
 # bench/results: the measured rates the rules derive their resources from (hw2repro/resources.py)
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "report", "envs", "bench/results")
+WORKFLOW_FILES = ("Snakefile", "workflow", "config", "report", "envs", "profiles/default", "bench/results")
 
 
 def copy_workflow(dest: Path, src: Path = REPO) -> Path:
