@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from crate_validation import issues, validate, warm_cache
 
-from conftest import REPO
+from conftest import REPO, once_per_session
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
 # The profiles' permalinks as the crate claims them -> the validator's profile identifiers.
@@ -34,13 +34,18 @@ def run_module(module, *args, timeout=300):
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def crate(tiny_run, tmp_path_factory):
-    out = tmp_path_factory.mktemp("crate") / "tiny.crate.zip"
-    proc = run_module("hw2repro.crate", tiny_run / "results", "--out", out)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == str(out)  # make crate prints the path
-    return out
+    """The tiny run's crate, made once for all xdist workers (read-only: a test that changes it copies it)."""
+
+    def make(folder: Path) -> None:
+        folder.mkdir()
+        out = folder / "tiny.crate.zip"
+        proc = run_module("hw2repro.crate", tiny_run / "results", "--out", out)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == str(out)  # make crate prints the path
+
+    return once_per_session(tmp_path_factory, "crate", make) / "tiny.crate.zip"
 
 
 @pytest.fixture(scope="module")

@@ -298,6 +298,6 @@ def test_figures_on_tiny_results(tmp_path):
         "error": q1_plots.error_figure(sweep),
         "dims": q1_plots.feature_dim_figure(range(1, 5), [2, 3]),
     }
-    for name, fig in figures.items():
-        plotting.save(fig, tmp_path / f"{name}.pdf", tmp_path / f"{name}.png")
+    for name, fig in figures.items():  # PNG only: the tiny run's q1_figures job writes both formats
+        plotting.save(fig, tmp_path / f"{name}.png")
         assert (tmp_path / f"{name}.png").stat().st_size > 1000

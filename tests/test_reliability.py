@@ -45,8 +45,7 @@ def wait_for(path, proc, timeout=300):
 
 def test_job_killed_mid_run_resumes_to_identical_result(tmp_path):
     config = tiny_config()
-    config["data"]["octmnist"]["synthetic"]["n_train"] = 480
-    config["q2"].update(lrs=[0.1], poolings=["max"], epochs=4)
+    config["q2"].update(lrs=[0.1], poolings=["max"], epochs=3)
     work = copy_workflow(tmp_path / "work")
     write_config(work / "c.yaml", config)
     job = [f"{RUN}/result.json", "--cores", "1"]  # the target goes first: --configfile takes every word after it
@@ -67,7 +66,7 @@ def test_job_killed_mid_run_resumes_to_identical_result(tmp_path):
         wait_for(checkpoint, proc)
         # Freeze Snakemake and the job at once, then check the frozen state is mid-run: the job
         # removes its checkpoint only after writing every output, so a checkpoint without result.json
-        # means three epochs were still to go. Then the kill, as a node failure would deliver it.
+        # means two epochs were still to go. Then the kill, as a node failure would deliver it.
         os.killpg(proc.pid, signal.SIGSTOP)
         assert checkpoint.exists() and not (work / RUN / "result.json").exists(), "the job was not frozen mid-run"
     finally:

@@ -150,7 +150,8 @@ def build(root, jobs, results, code, left_out, manifests: dict) -> dict:
     for pos, rule in enumerate(rules):
         job = next(j for j in jobs if j.rule == rule)
         parts = [f"workflow/{job.smk}"] + ([f"workflow/{job.script}"] if job.script else [])
-        parts += sorted(a for a in code_by_path if a.startswith("workflow/hw2repro/") and a in job_code(job))
+        imported = job_code(job)  # once per rule, not once per file
+        parts += sorted(a for a in code_by_path if a.startswith("workflow/hw2repro/") and a in imported)
         tools.append(
             {
                 "@id": f"#rule-{rule}",
