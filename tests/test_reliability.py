@@ -15,7 +15,7 @@ import time
 import pytest
 import torch
 
-from conftest import SNAKEMAKE, copy_workflow, snakemake, tiny_config, write_config
+from conftest import SNAKEMAKE, snakemake
 
 pytestmark = pytest.mark.slow
 RUN = "results/q2/runs/max_lr0.1_seed42"
@@ -43,19 +43,17 @@ def wait_for(path, proc, timeout=300):
         time.sleep(0.01)
 
 
-def test_job_killed_mid_run_resumes_to_identical_result(tmp_path):
-    config = tiny_config()
-    config["q2"].update(lrs=[0.1], poolings=["max"], epochs=3)
-    work = copy_workflow(tmp_path / "work")
-    write_config(work / "c.yaml", config)
+def test_job_killed_mid_run_resumes_to_identical_result(tiny_run, tmp_path):
+    """One Q2 job of the session's tiny run made again in a copy, killed after its first epoch and
+    resumed: the same metrics and weights as the tiny run's own, uninterrupted job."""
+    work = tmp_path / "run"
+    shutil.copytree(tiny_run, work, symlinks=True)  # workflow, results and Snakemake's records
+    reference = {"metrics": digest(tiny_run / RUN / "metrics.csv"), "model": state_digest(tiny_run / RUN / "model.pt")}
+    shutil.rmtree(work / RUN)  # the same job again (the data stay): killed after its first epoch
     job = [f"{RUN}/result.json", "--cores", "1"]  # the target goes first: --configfile takes every word after it
 
-    snakemake(work, *job, "--configfile", "c.yaml")  # the uninterrupted reference
-    reference = {"metrics": digest(work / RUN / "metrics.csv"), "model": state_digest(work / RUN / "model.pt")}
-    shutil.rmtree(work / RUN)  # the same job again (the data stay): killed after its first epoch
-
     proc = subprocess.Popen(
-        [*SNAKEMAKE, *job, "--configfile", "c.yaml"],
+        [*SNAKEMAKE, *job, "--configfile", "tiny.yaml"],
         cwd=work,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -66,7 +64,7 @@ def test_job_killed_mid_run_resumes_to_identical_result(tmp_path):
         wait_for(checkpoint, proc)
         # Freeze Snakemake and the job at once, then check the frozen state is mid-run: the job
         # removes its checkpoint only after writing every output, so a checkpoint without result.json
-        # means two epochs were still to go. Then the kill, as a node failure would deliver it.
+        # means its second (last) epoch was still to go. Then the kill, as a node failure would deliver it.
         os.killpg(proc.pid, signal.SIGSTOP)
         assert checkpoint.exists() and not (work / RUN / "result.json").exists(), "the job was not frozen mid-run"
     finally:
@@ -74,8 +72,8 @@ def test_job_killed_mid_run_resumes_to_identical_result(tmp_path):
         proc.wait()
     assert not (work / RUN / "result.json").exists()  # nothing that looks finished
 
-    snakemake(work, "--unlock", "--configfile", "c.yaml")
-    snakemake(work, *job, "--rerun-incomplete", "--configfile", "c.yaml")
+    snakemake(work, "--unlock", "--configfile", "tiny.yaml")
+    snakemake(work, *job, "--rerun-incomplete", "--configfile", "tiny.yaml")
     log = (work / "results/logs/q2/train_max_lr0.1_seed42.log").read_text()
     assert "resuming from" in log
     assert digest(work / RUN / "metrics.csv") == reference["metrics"]
