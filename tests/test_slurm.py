@@ -80,7 +80,7 @@ def _interrupt(signum, frame):
 
 def workflow_copy(dest: Path, config: dict, name: str = "tiny.yaml") -> Path:
     work = copy_workflow(dest)
-    shutil.copytree(REPO / "profiles", work / "profiles")
+    shutil.copytree(REPO / "profiles", work / "profiles", dirs_exist_ok=True)  # the cluster profiles beside default/
     write_config(work / name, config)
     return work
 
