@@ -18,7 +18,6 @@ import atexit
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,8 +25,10 @@ import tempfile
 import threading
 from pathlib import Path
 
-# Runs in the server process. A request: JSON (args, cwd, environment) with the two output files'
-# descriptors; the answer: the pid of the Snakemake process, then its exit status.
+# Runs in the server process. A request: an 8-byte length, then JSON (args, cwd, environment), with the
+# two output files' descriptors; the answer: the pid of the Snakemake process, then its exit status. A
+# handler whose caller hangs up first (a timeout, Ctrl-C, a worker that died) kills the Snakemake
+# process and its jobs: nothing outlives the test that started it.
 SERVER = r"""
 import json, os, select, signal, socket, sys
 import snakemake.cli
@@ -46,41 +47,77 @@ sys.stdout.flush()
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the handlers reap themselves
 
 
-def serve(conn):
-    message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 2)
-    request = json.loads(message)
-    pid = os.fork()
-    if pid == 0:  # the Snakemake process: the caller's folder, environment and output files
+def receive(conn):
+    head, fds, _, _ = socket.recv_fds(conn, 8, 2)
+    while len(head) < 8:
+        head += conn.recv(8 - len(head))
+    size, body = int.from_bytes(head, "big"), b""
+    while len(body) < size:
+        chunk = conn.recv(size - len(body))
+        if not chunk:
+            raise EOFError("the caller hung up")
+        body += chunk
+    return json.loads(body), fds
+
+
+def snakemake_process(request, fds):
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.setsid()
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        null = os.open(os.devnull, os.O_RDONLY)
+        for fd, target in ((null, 0), (fds[0], 1), (fds[1], 2)):
+            os.dup2(fd, target)
+        for fd in {null, *fds}:
+            os.close(fd)
+        # what `python -m snakemake` would have: its __main__ as argv[0] (logged as the command), and
+        # the run directory, which Snakemake reads when it is imported
+        sys.argv = [os.path.join(os.path.dirname(snakemake.__file__), "__main__.py"), *request["args"]]
+        sys.path[0] = os.getcwd()
+        snakemake.workflow.Workflow._rundir = os.getcwd()
         try:
-            os.setsid()
-            os.chdir(request["cwd"])
-            os.environ.clear()
-            os.environ.update(request["env"])
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
-            os.dup2(fds[0], 1)
-            os.dup2(fds[1], 2)
-            # what `python -m snakemake` would have: its __main__ as argv[0] (logged as the command), and
-            # the run directory, which Snakemake reads when it is imported
-            sys.argv = [os.path.join(os.path.dirname(snakemake.__file__), "__main__.py"), *request["args"]]
-            sys.path[0] = os.getcwd()
-            snakemake.workflow.Workflow._rundir = os.getcwd()
+            snakemake.cli.main()
             code = 0
-            try:
-                snakemake.cli.main()
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        except BaseException:
-            import traceback
-            traceback.print_exc()
-            code = 1
-        finally:
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
             sys.stdout.flush()
             sys.stderr.flush()
-        os._exit(code)
+        finally:
+            os._exit(code)
+
+
+def serve(conn):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the tests: stay, to stop Snakemake below
+    request, fds = receive(conn)
+    pid = os.fork()
+    if pid == 0:
+        conn.close()
+        snakemake_process(request, fds)
+    for fd in fds:
+        os.close(fd)
     conn.sendall(f"{pid}\n".encode())
+    ended = os.pidfd_open(pid)
+    while ended not in select.select([conn, ended], [], [])[0]:
+        if not conn.recv(1):  # the caller hung up: Snakemake and its jobs go too
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:  # not yet its own group
+                os.kill(pid, signal.SIGKILL)
+            break
     _, status = os.waitpid(pid, 0)
-    conn.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
+    try:
+        conn.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
+    except OSError:
+        pass
 
 
 while True:
@@ -109,12 +146,14 @@ class Server:
     def _socket_path(self) -> str:
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
+                self.stop()
                 self._folder = tempfile.mkdtemp(prefix="smk-server-")  # mode 0700: this user only
                 path = os.path.join(self._folder, "socket")
                 self._proc = subprocess.Popen(
                     [sys.executable, "-c", SERVER, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
                 )
                 if self._proc.stdout.readline().strip() != "ready":
+                    self._proc.kill()
                     raise RuntimeError(f"the Snakemake server did not start ({self._proc.wait()})")
                 atexit.register(self.stop)
             return os.path.join(self._folder, "socket")
@@ -125,44 +164,36 @@ class Server:
             self._proc.wait()
         if self._folder:
             shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
 
     def run(self, args, cwd, timeout: float | None = None, merge_stderr: bool = False) -> subprocess.CompletedProcess:
         """What ``subprocess.run([python, -m, snakemake, *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout)`` returns (stderr in stdout with ``merge_stderr``)."""
+        timeout=timeout)`` returns (stderr in stdout with ``merge_stderr``). Leaving early (the timeout,
+        an interrupt) closes the connection, and the server kills the run."""
         args = [str(a) for a in args]
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn, conn.makefile("r") as reader:
                 conn.connect(self._socket_path())
-                request = {"args": args, "cwd": str(Path(cwd).resolve()), "env": dict(os.environ)}
-                fds = [out.fileno(), (out if merge_stderr else err).fileno()]
-                socket.send_fds(conn, [json.dumps(request).encode()], fds)
+                body = json.dumps({"args": args, "cwd": str(Path(cwd).resolve()), "env": dict(os.environ)}).encode()
+                socket.send_fds(
+                    conn, [len(body).to_bytes(8, "big")], [out.fileno(), (out if merge_stderr else err).fileno()]
+                )
+                conn.sendall(body)
                 conn.settimeout(timeout)
-                reader = conn.makefile("r")
-                pid = int(reader.readline())
                 try:
-                    line = reader.readline()
+                    pid, code = reader.readline(), reader.readline()
                 except TimeoutError:
-                    kill(pid)
                     raise subprocess.TimeoutExpired(["snakemake", *args], timeout) from None
-                if not line:
+                if not (pid and code):
                     raise RuntimeError("the Snakemake server ended during a call")
-                code = int(line)
             out.seek(0)
             err.seek(0)
             return subprocess.CompletedProcess(
                 ["snakemake", *args],
-                code,
+                int(code),
                 out.read().decode(errors="replace"),
                 None if merge_stderr else err.read().decode(errors="replace"),
             )
-
-
-def kill(pid: int) -> None:
-    """The Snakemake process and its jobs (it leads its own process group, once started)."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        os.kill(pid, signal.SIGKILL)
 
 
 SERVER_INSTANCE = Server()
