@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -183,3 +184,12 @@ def tiny_run(tmp_path_factory):
     the compiled report). Read-only: a test that edits files or runs Snakemake (even a dry run: it
     writes lock files under .snakemake/) works on a copy."""
     return once_per_session(tmp_path_factory, "tiny_run", _make_tiny_run)
+
+
+@pytest.fixture
+def tiny_run_copy(tiny_run, tmp_path):
+    """The tiny run's workflow, results and Snakemake metadata, copied: a test that runs Snakemake on
+    it or edits it leaves the shared run intact."""
+    dest = tmp_path / "run"
+    shutil.copytree(tiny_run, dest, symlinks=True)
+    return dest

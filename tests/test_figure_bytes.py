@@ -3,19 +3,8 @@ bytes. (A damaged features file, the one line it stops training with and the fix
 checked in test_compare.py, whose second run rebuilds the features anyway.)"""
 
 import re
-import shutil
-
-import pytest
 
 from conftest import snakemake
-
-
-@pytest.fixture
-def run_copy(tiny_run, tmp_path):
-    """The tiny run's workflow, results and Snakemake metadata, copied: the shared run stays intact."""
-    dest = tmp_path / "run"
-    shutil.copytree(tiny_run, dest, symlinks=True)
-    return dest
 
 
 def figures(run):
@@ -42,16 +31,16 @@ def figure_jobs(run) -> dict[str, list[str]]:
     return jobs
 
 
-def test_each_figure_rule_writes_the_same_bytes_when_run_again(tiny_run, run_copy):
+def test_each_figure_rule_writes_the_same_bytes_when_run_again(tiny_run, tiny_run_copy):
     """One job of each rule that draws figures runs again on the same inputs and writes the same bytes
     (a rule's other jobs run the same code on other numbers)."""
-    jobs = figure_jobs(run_copy)
+    jobs = figure_jobs(tiny_run_copy)
     assert len(jobs) >= 6, sorted(jobs)  # Q1, Q3 and four Q2 rules draw figures
     assert all(any(out.endswith((".pdf", ".png")) for out in outs) for outs in jobs.values()), jobs  # no upstream job
     remade = [out for outputs in jobs.values() for out in outputs]
     assert sum(out.endswith(".pdf") for out in remade) >= 10
     for out in remade:
-        (run_copy / out).unlink()
-    snakemake(run_copy, "--cores", "2", "--configfile", "tiny.yaml", "-f", "--", *remade)
-    different = [out for out in remade if (run_copy / out).read_bytes() != (tiny_run / out).read_bytes()]
+        (tiny_run_copy / out).unlink()
+    snakemake(tiny_run_copy, "--cores", "2", "--configfile", "tiny.yaml", "-f", "--", *remade)
+    different = [out for out in remade if (tiny_run_copy / out).read_bytes() != (tiny_run / out).read_bytes()]
     assert different == []

@@ -43,11 +43,10 @@ def wait_for(path, proc, timeout=300):
         time.sleep(0.01)
 
 
-def test_job_killed_mid_run_resumes_to_identical_result(tiny_run, tmp_path):
+def test_job_killed_mid_run_resumes_to_identical_result(tiny_run, tiny_run_copy):
     """One Q2 job of the session's tiny run made again in a copy, killed after its first epoch and
     resumed: the same metrics and weights as the tiny run's own, uninterrupted job."""
-    work = tmp_path / "run"
-    shutil.copytree(tiny_run, work, symlinks=True)  # workflow, results and Snakemake's records
+    work = tiny_run_copy
     reference = {"metrics": digest(tiny_run / RUN / "metrics.csv"), "model": state_digest(tiny_run / RUN / "model.pt")}
     shutil.rmtree(work / RUN)  # the same job again (the data stay): killed after its first epoch
     job = [f"{RUN}/result.json", "--cores", "1"]  # the target goes first: --configfile takes every word after it
