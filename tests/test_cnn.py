@@ -1,5 +1,8 @@
 """The Q2 model and training loop against the homework's definitions."""
 
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -7,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from conftest import make_octmnist_arrays
+from conftest import REPO, make_octmnist_arrays
 from hw2repro import defaults, runtime
 from hw2repro.checkpoint import EpochCheckpoint
 from hw2repro.q2 import model as cnn
@@ -128,3 +131,17 @@ def test_checkpoint_with_other_settings_is_ignored(tmp_path):
     out = cnn_training.train(q2_settings("max", 0.01, 1, epochs=1), data, checkpoint=other, log=messages.append)
     assert any("other settings" in m for m in messages)
     assert len(out["epochs"]) == 1
+
+
+def test_job_setup_turns_on_deterministic_kernels_without_loading_the_compiler():
+    """setup_job sets torch's deterministic-algorithms flag (warn-only) as the public call would, in a
+    fresh interpreter, without importing torch._inductor: ~1 s per training job, for a compiler that
+    no job uses."""
+    probe = (
+        "import sys, torch; from hw2repro import runtime; runtime.setup_job(0, 1, False); "
+        "print(torch.are_deterministic_algorithms_enabled(), "
+        "torch.is_deterministic_algorithms_warn_only_enabled(), 'torch._inductor' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True", "False"], out

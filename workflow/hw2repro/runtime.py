@@ -43,7 +43,14 @@ def configure_threads(threads: int) -> int:
 def enable_determinism() -> None:
     """Ask torch for deterministic kernels (needed on CUDA; a no-op cost on CPU)."""
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    # The flag torch.use_deterministic_algorithms sets, without its other step: importing
+    # torch._inductor (and sympy) to set a torch.compile option, ~1 s per job, for a compiler no
+    # job uses. The public call stays the fallback should torch rename its private setter.
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:  # pragma: no cover - depends on the torch build
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        setter(True, warn_only=True)
 
 
 def pick_device(allow_cuda: bool) -> torch.device:
