@@ -4,7 +4,6 @@ import hashlib
 import http.server
 import io
 import tarfile
-import threading
 import wave
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from http_fixture import serving
 from hw2repro import defaults
 from hw2repro import download as dl
 from hw2repro.errors import InputError
@@ -220,20 +220,15 @@ def server(tmp_path):
     with tarfile.open(fileobj=buf, mode="w:bz2") as tar:
         tar.add(src, arcname="LJSpeech-1.1")
     handler = type("Handler", (RangeHandler,), {"payload": buf.getvalue(), "requests": []})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/data/LJSpeech-1.1.tar.bz2"
-    payload = handler.payload
-    yield {
-        "url": url,
-        "payload": payload,
-        "sha256": hashlib.sha256(payload).hexdigest(),
-        "size": len(payload),
-        "handler": handler,
-    }
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as httpd:
+        payload = handler.payload
+        yield {
+            "url": f"http://127.0.0.1:{httpd.server_address[1]}/data/LJSpeech-1.1.tar.bz2",
+            "payload": payload,
+            "sha256": hashlib.sha256(payload).hexdigest(),
+            "size": len(payload),
+            "handler": handler,
+        }
 
 
 def test_download_verify_extract(tmp_path, server):
